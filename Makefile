@@ -1,0 +1,86 @@
+# Hotline: `make run` sets everything up and starts the assistant; `make test` proves it works.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+RASA_VENV := .venv/rasa
+APP_VENV := .venv/app
+RASA := $(CURDIR)/$(RASA_VENV)/bin/rasa
+PYTHON := $(CURDIR)/$(APP_VENV)/bin/python
+HOTLINE := $(CURDIR)/$(APP_VENV)/bin/hotline
+# The known-good pin set for Rasa 3.6.21 on Python 3.10 (a copy lives in requirements/).
+RASA_CONSTRAINTS := $(firstword $(wildcard ../shared/constraints/rasa-3.6.21-py310.txt) requirements/rasa-constraints.txt)
+MODEL := bot/models/hotline.tar.gz
+TRAINING_FILES := bot/config.yml $(wildcard bot/domain/*.yml bot/data/*.yml bot/data/nlu/*.yml)
+NLU_F1_FLOOR ?= 0.85
+
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore
+
+.PHONY: help setup run shell test test-rasa bench db model lock clean
+
+help:
+	@echo "make run    set everything up and start the assistant (Ctrl-C stops it)"
+	@echo "make shell  chat with the assistant in the terminal"
+	@echo "make test   run every test"
+	@echo "make bench  measure turn latency (writes docs/benchmarks.md figures to var/)"
+
+setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@py=$$(scripts/find-python 3.10) || { \
+	  echo "Python 3.10 is needed for the Rasa server (Rasa 3.6 does not run on 3.11+)."; \
+	  echo "Install it with your OS (apt install python3.10), pyenv (pyenv install 3.10) or uv (uv python install 3.10), then run make again."; \
+	  exit 1; }; \
+	echo "Creating the Rasa environment with $$py (about 3 minutes)"; \
+	rm -rf $(RASA_VENV) && "$$py" -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade pip
+	$(RASA_VENV)/bin/pip install -q -r requirements/rasa.txt -c $(RASA_CONSTRAINTS)
+	touch $@
+
+$(APP_VENV)/.installed: requirements/app.lock pyproject.toml
+	@py=$$(scripts/find-python 3.11) || { \
+	  echo "Python 3.11 is needed for the action server and tools. Install it (pyenv install 3.11, uv python install 3.11 or your OS package) and run make again."; \
+	  exit 1; }; \
+	echo "Creating the app environment with $$py"; \
+	rm -rf $(APP_VENV) && "$$py" -m venv $(APP_VENV)
+	$(APP_VENV)/bin/pip install -q --upgrade pip
+	$(APP_VENV)/bin/pip install -q -r requirements/app.lock
+	$(APP_VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+# Retrains only when the config, domain or training data changed.
+$(MODEL): $(TRAINING_FILES) | $(RASA_VENV)/.installed
+	cd bot && $(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name hotline
+
+model: $(MODEL)
+
+db: $(APP_VENV)/.installed
+	$(HOTLINE) seed --if-empty
+
+run: setup model db
+	$(HOTLINE) run
+
+shell: setup model db
+	$(HOTLINE) shell
+
+test-rasa: setup model
+	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
+	cd bot && $(RASA) test core --stories tests/stories --model models/hotline.tar.gz --out results/stories --fail-on-prediction-errors
+	cd bot && $(RASA) test nlu --nlu tests/nlu_holdout --model models/hotline.tar.gz --out results/nlu
+	$(HOTLINE) check-nlu bot/results/nlu/intent_report.json --floor $(NLU_F1_FLOOR)
+
+test: test-rasa
+	$(PYTHON) -m pytest
+
+bench: setup model
+	$(HOTLINE) bench --output var/bench.json
+
+lock: $(APP_VENV)/.installed
+	{ echo "# Exact versions of the app environment (Python 3.11): action server, CLI, tests."; \
+	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
+	  $(APP_VENV)/bin/pip freeze --exclude-editable | grep -v '^hotline'; } > requirements/app.lock
+
+clean:
+	rm -rf .venv var bot/models bot/results bot/.rasa

@@ -1,0 +1,1 @@
+"""Hotline: an offline customer-service assistant for telecom operators."""

@@ -1,0 +1,148 @@
+"""The `hotline` command: seed the database, run the assistant, check and measure it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hotline.settings import get_settings
+
+app = typer.Typer(help="Hotline: an offline telco customer-service assistant.", no_args_is_help=True)
+console = Console()
+
+
+@app.command()
+def seed(
+    customers: int = typer.Option(None, help="How many customers (default from settings)."),
+    today: str = typer.Option(None, help="Pretend today is this ISO date (default: today)."),
+    if_empty: bool = typer.Option(False, "--if-empty", help="Leave a database that has customers alone."),
+) -> None:
+    """Recreate the customer database with deterministic demo data."""
+    from hotline.db import make_engine
+    from hotline.db.seed import has_customers, seed_database
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    if if_empty and has_customers(engine):
+        console.print("The customer database is already seeded.")
+        return
+    count = customers or settings.seed_customers
+    seed_database(engine, seed=settings.seed, customers=count,
+                  today=date.fromisoformat(today) if today else date.today())
+    console.print(f"Seeded {count} customers into {engine.url.render_as_string(hide_password=True)}")
+
+
+def _print_welcome(token: str) -> None:
+    settings = get_settings()
+    console.print(f"""
+[bold green]Hotline is running.[/]
+  Rasa server     {settings.rasa_url}  (REST: POST /webhooks/rest/webhook)
+  Action server   {settings.action_url}
+  Rasa API token  {token}
+  Logs            {settings.var_dir / 'logs'}
+
+Talk to it:
+  make shell                       # a terminal chat (in another terminal)
+  curl -s {settings.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+       -d '{{"sender": "me", "message": "what is my balance"}}'
+
+Demo identities are listed in README.md (for example ACC-1000001 with PIN 1234).
+Press Ctrl-C to stop everything.""")
+
+
+@app.command()
+def run() -> None:
+    """Start the action server and the Rasa server, and keep them up until Ctrl-C."""
+    from hotline.stack import auth_token, running_stack
+
+    settings = get_settings()
+    token = auth_token(settings)
+    with console.status("Starting the action server and the Rasa server (about a minute)..."):
+        stack = running_stack(settings, token)
+        servers = stack.__enter__()
+    try:
+        _print_welcome(token)
+        while all(server.process.poll() is None for server in servers):
+            time.sleep(1)
+        console.print("[red]A server stopped unexpectedly; see var/logs/.[/]")
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        console.print("\nStopping...")
+    finally:
+        stack.__exit__(None, None, None)
+
+
+@app.command()
+def shell() -> None:
+    """Chat in the terminal with `rasa shell`, wired to the action server."""
+    import httpx
+
+    from hotline.stack import start_action_server, write_endpoints
+
+    settings = get_settings()
+    try:
+        httpx.get(f"{settings.action_url}/health", timeout=1)
+        actions = None  # `hotline run` already serves the actions
+    except httpx.HTTPError:
+        console.print("Starting the action server...")
+        actions = start_action_server(settings)
+    try:
+        subprocess.run(
+            [str(settings.rasa_executable), "shell", "-m", str(settings.rasa_model),
+             "--endpoints", str(write_endpoints(settings)), "-i", "127.0.0.1",
+             "-p", str(settings.rasa_port + 10)],
+            cwd=settings.bot_dir, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false",
+                                       "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}, check=False)
+    finally:
+        if actions:
+            actions.stop()
+
+
+@app.command("check-nlu")
+def check_nlu(
+    report: Path = typer.Argument(..., help="intent_report.json written by `rasa test nlu`."),
+    floor: float = typer.Option(0.85, help="Minimum weighted F1 over intents."),
+) -> None:
+    """Print per-intent F1 from a held-out NLU evaluation and fail below the floor."""
+    results = json.loads(report.read_text())
+    table = Table("intent", "precision", "recall", "F1", "support")
+    for intent, scores in sorted(results.items()):
+        if isinstance(scores, dict) and "support" in scores and not intent.endswith("avg"):
+            table.add_row(intent, f"{scores['precision']:.2f}", f"{scores['recall']:.2f}",
+                          f"{scores['f1-score']:.2f}", str(scores["support"]))
+    console.print(table)
+    weighted = results["weighted avg"]["f1-score"]
+    console.print(f"Held-out intent F1 (weighted): {weighted:.3f}  accuracy: {results['accuracy']:.3f}  floor: {floor}")
+    if weighted < floor:
+        console.print("[red]NLU quality is below the floor.[/]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    turns: int = typer.Option(240, help="How many messages to send."),
+    output: Path = typer.Option(None, help="Also write the figures as JSON here."),
+) -> None:
+    """Measure REST turn latency against freshly started real servers."""
+    from hotline.bench import run_turn_benchmark
+
+    figures = run_turn_benchmark(get_settings(), turns)
+    table = Table("turn kind", "turns", "p50 ms", "p95 ms", "max ms")
+    for kind, row in figures.items():
+        table.add_row(kind, str(row["turns"]), f"{row['p50_ms']:.0f}", f"{row['p95_ms']:.0f}",
+                      f"{row['max_ms']:.0f}")
+    console.print(table)
+    if output:
+        output.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,268 @@
+"""Customer database: the operator's records the assistant reads and changes.
+
+Money is stored in pence (integers) so sums never drift.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # mobile | broadband
+    monthly_price_pence: Mapped[int]
+    data_gb: Mapped[int | None]  # None: unlimited (mobile) or not applicable
+    minutes: Mapped[int | None]  # None: unlimited
+    speed_mbps: Mapped[int | None]
+    five_g: Mapped[bool] = mapped_column(default=False)
+    eu_roaming_included: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(String(255))
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_number: Mapped[str] = mapped_column(String(16), unique=True, index=True)
+    first_name: Mapped[str] = mapped_column(String(64))
+    last_name: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(128))
+    date_of_birth: Mapped[date]
+    pin_hash: Mapped[str] = mapped_column(String(128))
+    address_line: Mapped[str] = mapped_column(String(128))
+    city: Mapped[str] = mapped_column(String(64))
+    postcode: Mapped[str] = mapped_column(String(16))
+    autopay: Mapped[bool] = mapped_column(default=False)
+    created_on: Mapped[date]
+
+    lines: Mapped[list[Line]] = relationship(back_populates="customer", order_by="Line.id")
+    cards: Mapped[list[PaymentCard]] = relationship(
+        back_populates="customer", order_by="PaymentCard.id"
+    )
+    bills: Mapped[list[Bill]] = relationship(
+        back_populates="customer", order_by="Bill.period_start"
+    )
+
+
+class PaymentCard(Base):
+    __tablename__ = "payment_cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    brand: Mapped[str] = mapped_column(String(16))
+    last4: Mapped[str] = mapped_column(String(4))
+    expiry: Mapped[date]
+    customer: Mapped[Customer] = relationship(back_populates="cards")
+
+
+class Line(Base):
+    """A mobile number or a home broadband service on an account."""
+
+    __tablename__ = "lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # mobile | broadband
+    number: Mapped[str] = mapped_column(String(20), unique=True, index=True)
+    iccid: Mapped[str | None] = mapped_column(String(22))
+    imei: Mapped[str | None] = mapped_column(String(15))
+    puk: Mapped[str | None] = mapped_column(String(8))
+    esim: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended | ported_out
+    suspended_reason: Mapped[str | None] = mapped_column(String(64))
+    customer: Mapped[Customer] = relationship(back_populates="lines")
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="line", order_by="Subscription.started_on"
+    )
+    roaming: Mapped[RoamingSetting | None] = relationship(back_populates="line")
+
+
+class Subscription(Base):
+    """Which plan a line is on, and from when; a future row is a scheduled change."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    started_on: Mapped[date]
+    ended_on: Mapped[date | None]
+    line: Mapped[Line] = relationship(back_populates="subscriptions")
+    plan: Mapped[Plan] = relationship()
+
+
+class PlanChange(Base):
+    __tablename__ = "plan_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    confirmation: Mapped[str] = mapped_column(String(16), unique=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), index=True)
+    from_plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    to_plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    requested_at: Mapped[datetime]
+    effective_on: Mapped[date]
+    proration_pence: Mapped[int]
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+    __table_args__ = (UniqueConstraint("customer_id", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    issued_on: Mapped[date]
+    due_on: Mapped[date]
+    total_pence: Mapped[int]
+    paid_pence: Mapped[int] = mapped_column(default=0)
+    customer: Mapped[Customer] = relationship(back_populates="bills")
+    items: Mapped[list[BillItem]] = relationship(back_populates="bill", order_by="BillItem.id")
+
+    @property
+    def outstanding_pence(self) -> int:
+        return self.total_pence - self.paid_pence
+
+
+class BillItem(Base):
+    __tablename__ = "bill_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"), index=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"))
+    # plan | addon | roaming | international | late_fee | proration | device | discount
+    category: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(128))
+    amount_pence: Mapped[int]
+    bill: Mapped[Bill] = relationship(back_populates="items")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    confirmation: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("payment_cards.id"))
+    amount_pence: Mapped[int]
+    paid_at: Mapped[datetime]
+    card: Mapped[PaymentCard | None] = relationship()
+
+
+class UsageRecord(Base):
+    """Usage of one line in one billing cycle (cycles start on the 1st)."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (UniqueConstraint("line_id", "cycle_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), index=True)
+    cycle_start: Mapped[date]
+    data_used_mb: Mapped[int]
+    minutes_used: Mapped[int]
+    texts_used: Mapped[int]
+
+
+class AddonPurchase(Base):
+    __tablename__ = "addon_purchases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    confirmation: Mapped[str] = mapped_column(String(16), unique=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), index=True)
+    data_gb: Mapped[int]
+    price_pence: Mapped[int]
+    cycle_start: Mapped[date]
+    purchased_at: Mapped[datetime]
+
+
+class RoamingSetting(Base):
+    __tablename__ = "roaming_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), unique=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+    line: Mapped[Line] = relationship(back_populates="roaming")
+
+
+class RoamingRate(Base):
+    __tablename__ = "roaming_rates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(String(64), unique=True)
+    zone: Mapped[str] = mapped_column(String(16))  # europe | world1 | world2
+    aliases: Mapped[str] = mapped_column(String(255), default="")  # lower-case, comma-separated
+    day_pass_pence: Mapped[int]
+    per_mb_pence: Mapped[int]
+    per_minute_pence: Mapped[int]
+    per_text_pence: Mapped[int]
+
+
+class SimOrder(Base):
+    __tablename__ = "sim_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # physical | esim
+    new_iccid: Mapped[str] = mapped_column(String(22))
+    activation_code: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # dispatched | ready
+    created_at: Mapped[datetime]
+
+
+class TroubleTicket(Base):
+    __tablename__ = "trouble_tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True, index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"))
+    category: Mapped[str] = mapped_column(String(32))  # mobile_data | home_internet | complaint | other
+    summary: Mapped[str] = mapped_column(String(255))
+    steps_tried: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16))  # open | in_progress | resolved
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    estimated_fix_on: Mapped[date | None]
+
+
+class PortRequest(Base):
+    __tablename__ = "port_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"))
+    direction: Mapped[str] = mapped_column(String(4))  # in | out
+    number: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(16))  # PAC for port-out
+    status: Mapped[str] = mapped_column(String(16))  # requested | scheduled | completed
+    requested_at: Mapped[datetime]
+    expires_on: Mapped[date | None]  # a PAC's last valid day
+    scheduled_on: Mapped[date | None]  # the day a port-in switches over
+
+
+class Outage(Base):
+    __tablename__ = "outages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area: Mapped[str] = mapped_column(String(64), index=True)
+    postcode_district: Mapped[str] = mapped_column(String(8), index=True)
+    service: Mapped[str] = mapped_column(String(16))  # mobile | broadband
+    summary: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime]
+    estimated_fix_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Telco knowledge base: help-centre articles, ingestion, retrieval and grounded generation."""

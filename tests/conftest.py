@@ -1,0 +1,113 @@
+"""Shared fixtures: a real seeded SQLite database per test, and Rasa SDK trackers."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from hotline.db import make_engine, session_scope
+from hotline.db.seed import seed_database
+from hotline.settings import PROJECT_ROOT, get_settings
+
+TEST_CUSTOMERS = 60
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "hotline.db"
+    seed_database(make_engine(f"sqlite:///{path}"), seed=7, customers=TEST_CUSTOMERS, today=date.today())
+    return path
+
+
+@pytest.fixture
+def database_url(seeded_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh copy of the seeded database for each test, used by the settings."""
+    path = tmp_path / "hotline.db"
+    shutil.copy(seeded_template, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def session(database_url: str):
+    with session_scope(database_url) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    """The real domain, merged from bot/domain/*.yml as Rasa sends it to actions."""
+    merged: dict[str, Any] = {"forms": {}, "slots": {}, "responses": {}}
+    for path in sorted((PROJECT_ROOT / "bot" / "domain").glob("*.yml")):
+        part = yaml.safe_load(path.read_text())
+        for key in merged:
+            merged[key].update(part.get(key) or {})
+    return merged
+
+
+class Conversation:
+    """Drives form validators and actions the way Rasa calls them, turn by turn."""
+
+    def __init__(self, domain: dict[str, Any]) -> None:
+        self.domain = domain
+        self.slots: dict[str, Any] = {"verified": False, "verification_attempts": 0,
+                                      "verification_locked": False, "human_offered": False}
+        self.active_loop: str | None = None
+        self.events: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+
+    def tracker(self, text: str, intent: str, entities: list[dict] | None = None) -> Tracker:
+        message = {"text": text, "intent": {"name": intent, "confidence": 0.9},
+                   "entities": entities or []}
+        self.events.append({"event": "user", "text": text, "parse_data": message})
+        return Tracker("test-user", dict(self.slots), message, list(self.events), False, None,
+                       {"name": self.active_loop} if self.active_loop else {}, "action_listen")
+
+    def run(self, action, text: str = "", intent: str = "inform",
+            entities: list[dict] | None = None) -> list[dict[str, Any]]:
+        import asyncio
+
+        dispatcher = CollectingDispatcher()
+        result = action.run(dispatcher, self.tracker(text, intent, entities), self.domain)
+        events = asyncio.run(result) if asyncio.iscoroutine(result) else result
+        for event in events:
+            if event.get("event") == "slot":
+                self.slots[event["name"]] = event["value"]
+        self.messages = dispatcher.messages
+        return events
+
+    def say(self, validator, text: str, intent: str = "inform",
+            entities: list[dict] | None = None) -> list[dict[str, Any]]:
+        """A user turn inside the validator's form; like Rasa's FormAction, it picks the
+        next slot from the domain when the validator leaves that to Rasa."""
+        form = validator.name().removeprefix("validate_")
+        self.active_loop = form
+        events = self.run(validator, text, intent, entities)
+        if not any(e.get("event") == "slot" and e["name"] == "requested_slot" for e in events):
+            required = self.domain["forms"][form]["required_slots"]
+            self.slots["requested_slot"] = next((s for s in required if self.slots.get(s) is None), None)
+        return events
+
+    def replies(self) -> list[str]:
+        """Bot messages of the last run, with responses named rather than rendered."""
+        return [m.get("text") or m.get("response") or "" for m in self.messages]
+
+
+@pytest.fixture
+def conversation(domain: dict[str, Any], database_url: str) -> Conversation:
+    return Conversation(domain)
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
