@@ -1,0 +1,77 @@
+"""The real action server and Rasa server, a conversation over REST, and a Rasa restart."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import httpx
+import pytest
+
+from hotline.accounts.lines import current_plan, eligible_lines
+from hotline.db import session_scope
+from hotline.settings import PROJECT_ROOT, Settings, get_settings
+from hotline.stack import start_action_server, start_rasa
+
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
+
+MODEL = PROJECT_ROOT / "bot" / "models" / "hotline.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, seeded_template):
+    if not MODEL.exists():
+        pytest.fail("No trained model: run `make model` (make test does) first.")
+    var = tmp_path_factory.mktemp("var")
+    shutil.copy(seeded_template, var / "hotline.db")
+    settings = Settings(var_dir=var, rasa_port=5105, action_port=5155,
+                        database_url=f"sqlite:///{var / 'hotline.db'}")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HOTLINE_VAR_DIR", str(var))
+    patch.setenv("HOTLINE_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    token = "test-token-123"
+    actions = start_action_server(settings)
+    state = {"settings": settings, "token": token, "rasa": start_rasa(settings, token)}
+    yield state
+    state["rasa"].stop()
+    actions.stop()
+    patch.undo()
+    get_settings.cache_clear()
+
+
+def say(live, text: str, sender: str = "rest-user-1") -> str:
+    response = httpx.post(f"{live['settings'].rasa_url}/webhooks/rest/webhook",
+                          json={"sender": sender, "message": text}, timeout=60)
+    response.raise_for_status()
+    return "\n".join(message.get("text", "") for message in response.json())
+
+
+def test_the_api_requires_the_token(live):
+    url = f"{live['settings'].rasa_url}/conversations/rest-user-1/tracker"
+    assert httpx.get(url, timeout=10).status_code in (401, 403)
+    assert httpx.get(url, params={"token": live["token"]}, timeout=10).status_code == 200
+
+
+def test_verify_bill_plan_change_and_restart(live):
+    assert "account number" in say(live, "what's my bill?")
+    assert "PIN" in say(live, "ACC-1000001")
+    reply = say(live, "1234")
+    assert "you're verified" in reply and "Your latest bill" in reply
+
+    reply = say(live, "I'd like to change my plan")
+    assert "Which plan would you like" in reply  # Alice has one line: no line question
+    reply = say(live, "Unlimited Plus")
+    assert "from Essential to Unlimited Plus" in reply
+    reply = say(live, "yes")
+    assert "Confirmation PLN-" in reply
+    with session_scope(live["settings"].database_url) as session:
+        line = eligible_lines(session, 1)[0]
+        assert current_plan(line, date.today()).name == "Unlimited Plus"
+
+    # Rasa restarts; the SQL tracker store keeps the conversation (still verified).
+    live["rasa"].stop()
+    live["rasa"] = start_rasa(live["settings"], live["token"])
+    reply = say(live, "how much data have I used?")
+    assert "Data used this cycle" in reply
+    assert "account number" not in reply
