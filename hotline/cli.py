@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
@@ -65,19 +66,20 @@ def run() -> None:
 
     settings = get_settings()
     token = auth_token(settings)
-    with console.status("Starting the action server and the Rasa server (about a minute)..."):
-        stack = running_stack(settings, token)
-        servers = stack.__enter__()
     try:
-        _print_welcome(token)
-        while all(server.process.poll() is None for server in servers):
-            time.sleep(1)
-        console.print("[red]A server stopped unexpectedly; see var/logs/.[/]")
-        raise typer.Exit(1)
+        with ExitStack() as stack:
+            with console.status("Starting the action server and the Rasa server (about a minute)..."):
+                servers = stack.enter_context(running_stack(settings, token))
+            _print_welcome(token)
+            while all(server.process.poll() is None for server in servers):
+                time.sleep(1)
+            console.print("[red]A server stopped unexpectedly; see var/logs/.[/]")
+            raise typer.Exit(1)
     except KeyboardInterrupt:
-        console.print("\nStopping...")
-    finally:
-        stack.__exit__(None, None, None)
+        console.print("\nStopped.")
+    except (RuntimeError, TimeoutError, FileNotFoundError) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from error
 
 
 @app.command()

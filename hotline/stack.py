@@ -64,14 +64,14 @@ def wait_until(url: str, timeout_s: float, process: subprocess.Popen, name: str,
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with code {process.returncode}; see its log in var/logs/")
+            raise RuntimeError(f"The {name} server exited with code {process.returncode}; see var/logs/{name}.log")
         try:
             if httpx.get(url, params=params, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    raise TimeoutError(f"{name} did not answer at {url} within {timeout_s:.0f} s")
+    raise TimeoutError(f"The {name} server did not answer at {url} within {timeout_s:.0f} s")
 
 
 class ManagedProcess:
@@ -86,6 +86,14 @@ class ManagedProcess:
         self.process = subprocess.Popen(
             command, env={**os.environ, **QUIET_ENV, **env}, cwd=cwd, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_until_ready(self, url: str, timeout_s: float, params: dict | None = None) -> None:
+        """Block until the server answers; stop it if it never does (or on Ctrl-C)."""
+        try:
+            wait_until(url, timeout_s, self.process, self.name, params)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self, timeout_s: float = 20) -> None:
         if self.process.poll() is None:
@@ -104,7 +112,7 @@ def start_action_server(settings: Settings) -> ManagedProcess:
                     "-p", str(settings.action_port)],
         env={"SANIC_HOST": settings.action_host}, cwd=settings.project_root,
         log_dir=settings.var_dir / "logs")
-    wait_until(f"{settings.action_url}/health", 60, server.process, "The action server")
+    server.wait_until_ready(f"{settings.action_url}/health", 60)
     return server
 
 
@@ -117,8 +125,8 @@ def start_rasa(settings: Settings, token: str) -> ManagedProcess:
                  "-m", str(settings.rasa_model), "--endpoints", str(write_endpoints(settings)),
                  "--credentials", str(settings.bot_dir / "credentials.yml")],
         env={}, cwd=settings.bot_dir, log_dir=settings.var_dir / "logs")
-    wait_until(f"{settings.rasa_url}/status", settings.rasa_startup_timeout_s, server.process,
-               "The Rasa server", params={"token": token})
+    server.wait_until_ready(f"{settings.rasa_url}/status", settings.rasa_startup_timeout_s,
+                            params={"token": token})
     return server
 
 
