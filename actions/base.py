@@ -57,7 +57,6 @@ class AccountFormValidator(FormValidationAction):
     is about one line (and of which kind).
     """
 
-    form: ClassVar[str]
     task_slots: ClassVar[tuple[str, ...]] = ()
     asks_line: ClassVar[bool] = False
     line_kind: ClassVar[str | None] = None  # None: any kind of line
@@ -65,8 +64,13 @@ class AccountFormValidator(FormValidationAction):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if getattr(cls, "form", None) and cls.asks_line:
+        if isinstance(cls.form, str) and cls.asks_line:
             LINE_FORMS[cls.form] = cls
+
+    @property
+    @abstractmethod
+    def form(self) -> str:
+        """The form this validates; subclasses set it as a class attribute."""
 
     def name(self) -> str:
         return f"validate_{self.form}"

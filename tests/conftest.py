@@ -48,11 +48,19 @@ def session(database_url: str):
 def domain() -> dict[str, Any]:
     """The real domain, merged from bot/domain/*.yml as Rasa sends it to actions."""
     merged: dict[str, Any] = {"forms": {}, "slots": {}, "responses": {}}
-    for path in sorted((PROJECT_ROOT / "bot" / "domain").glob("*.yml")):
-        part = yaml.safe_load(path.read_text())
+    for part in _domain_parts():
         for key in merged:
             merged[key].update(part.get(key) or {})
     return merged
+
+
+@pytest.fixture(scope="session")
+def domain_actions() -> set[str]:
+    return {action for part in _domain_parts() for action in part.get("actions") or []}
+
+
+def _domain_parts() -> list[dict[str, Any]]:
+    return [yaml.safe_load(path.read_text()) for path in sorted((PROJECT_ROOT / "bot" / "domain").glob("*.yml"))]
 
 
 class Conversation:
