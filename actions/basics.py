@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from rasa_sdk import Action
+from rasa_sdk.events import SlotSet
 
-from actions.base import offer_human
+from actions.base import VERIFICATION_SLOTS, offer_human
 
 
 class ActionReprompt(Action):
@@ -23,3 +24,16 @@ class ActionReprompt(Action):
             return offer_human("the assistant did not understand the request")
         dispatcher.utter_message(response="utter_reprompt")
         return []
+
+
+class ActionCancel(Action):
+    """Stops the current task and forgets its answers; verification is kept."""
+
+    def name(self) -> str:
+        return "action_cancel"
+
+    def run(self, dispatcher, tracker, domain):
+        task_slots = {slot for form in domain.get("forms", {}).values()
+                      for slot in form.get("required_slots", [])} - set(VERIFICATION_SLOTS)
+        dispatcher.utter_message(response="utter_cancelled")
+        return [SlotSet(slot, None) for slot in sorted(task_slots) if tracker.get_slot(slot) is not None]

@@ -79,6 +79,12 @@ class ValidatePayBillForm(AccountFormValidator):
         with session_scope() as session:
             return billing.summary(session, int(tracker.get_slot("customer_id")), today()).balance_pence
 
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        slots = await super().required_slots(domain_slots, dispatcher, tracker, domain)
+        if tracker.get_slot("verified") and self.balance(tracker) <= 0:
+            return [slot for slot in slots if slot not in self.task_slots]  # nothing to ask: done
+        return slots
+
     def extract_payment_amount(self, dispatcher, tracker, domain) -> dict[str, Any]:
         if not tracker.get_slot("verified"):
             return {}  # amounts are checked against the balance of a known customer
@@ -93,9 +99,6 @@ class ValidatePayBillForm(AccountFormValidator):
         if isinstance(value, (int, float)):
             return {"payment_amount": value}
         balance = self.balance(tracker)
-        if balance <= 0:
-            dispatcher.utter_message(response="utter_nothing_to_pay")
-            return {"payment_amount": 0, "payment_card": "none", "payment_confirmed": False}
         amount = parse_amount(str(value), balance)
         if amount is None:
             dispatcher.utter_message(response="utter_invalid_amount")
@@ -115,8 +118,6 @@ class ValidatePayBillForm(AccountFormValidator):
         return {"payment_card": answer} if answer else {}
 
     def validate_payment_card(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        if value == "none":
-            return {}
         digits = "".join(ch for ch in str(value) if ch.isdigit())[-4:]
         with session_scope() as session:
             card = billing.find_card(session, int(tracker.get_slot("customer_id")), digits) if len(digits) == 4 else None
@@ -176,9 +177,11 @@ class ActionPayBill(AccountAction):
     form_slots = ("payment_amount", "payment_card", "payment_confirmed")
 
     def act(self, dispatcher, tracker, session, customer_id):
+        if tracker.get_slot("payment_amount") is None:
+            dispatcher.utter_message(response="utter_nothing_to_pay")
+            return []
         if not tracker.get_slot("payment_confirmed"):
-            if tracker.get_slot("payment_card") != "none":
-                dispatcher.utter_message(response="utter_payment_cancelled")
+            dispatcher.utter_message(response="utter_payment_cancelled")
             return []
         payment = billing.pay(session, customer_id, int(tracker.get_slot("payment_amount")),
                               tracker.get_slot("payment_card"), now())

@@ -66,8 +66,9 @@ class ActionLogComplaint(AccountAction):
     form_slots = ("complaint_details",)
 
     def act(self, dispatcher, tracker, session, customer_id):
-        ticket = network.open_ticket(session, customer_id=customer_id, line_id=None, category="complaint",
-                                     summary=tracker.get_slot("complaint_details"), steps_tried=[], now=now())
+        ticket, _ = network.open_ticket(session, customer_id=customer_id, line_id=None, category="complaint",
+                                        summary=tracker.get_slot("complaint_details"), steps_tried=[], now=now(),
+                                        reuse_open=False)
         dispatcher.utter_message(
             text=f"I've logged your complaint as {ticket.reference}. Our complaints team replies within 2 working "
                  "days. Would you like to talk to someone now as well?")

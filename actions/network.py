@@ -83,13 +83,13 @@ class TroubleshootingForm(AccountFormValidator):
                 return list(steps[: index + 1])
         return list(steps) + await super().required_slots(domain_slots, dispatcher, tracker, domain)
 
-    def _step_answer(self, tracker) -> dict[str, Any]:
+    def _step_answer(self, dispatcher, tracker, domain) -> dict[str, Any]:
         step = tracker.get_slot("requested_slot")
         return self.yes_no(tracker, step) if step in TROUBLESHOOTING_STEPS[self.category] else {}
 
-    extract_fixed_by_airplane_mode = extract_fixed_by_restart = extract_fixed_by_network_reset = \
-        extract_fixed_by_router_restart = extract_fixed_by_cable_check = extract_fixed_by_wired_test = \
-        lambda self, dispatcher, tracker, domain: self._step_answer(tracker)
+    # The SDK looks for one extract_<slot> method per slot; every step is a yes/no answer.
+    extract_fixed_by_airplane_mode = extract_fixed_by_restart = extract_fixed_by_network_reset = _step_answer
+    extract_fixed_by_router_restart = extract_fixed_by_cable_check = extract_fixed_by_wired_test = _step_answer
 
 
 class ValidateMobileDataTroubleshootingForm(TroubleshootingForm):
@@ -126,11 +126,12 @@ class ActionFinishTroubleshooting(AccountAction):
                    if o.service == service and o.resolved_at is None]
         tried = [step.removeprefix("fixed_by_").replace("_", " ") for step in TROUBLESHOOTING_STEPS[category]]
         summary = TICKET_SUMMARIES[category] + (f" (known outage: {outages[0].summary})" if outages else "")
-        ticket = network.open_ticket(session, customer_id=customer_id, line_id=line.id, category=category,
-                                     summary=summary, steps_tried=tried, now=now())
-        text = (f"Thanks for trying those. I've logged trouble ticket {ticket.reference} for your "
-                f"line ending {line.number[-4:]}; we aim to fix it by {ticket.estimated_fix_on:%A %d %B} and we'll "
-                "text you updates.")
+        ticket, created = network.open_ticket(session, customer_id=customer_id, line_id=line.id,
+                                              category=category, summary=summary, steps_tried=tried, now=now())
+        logged = (f"I've logged trouble ticket {ticket.reference}" if created else
+                  f"You already have an open ticket for this, {ticket.reference}; I've added today's checks to it")
+        text = (f"Thanks for trying those. {logged} for your line ending {line.number[-4:]}. We aim to fix it by "
+                f"{ticket.estimated_fix_on:%A %d %B} and we'll text you updates.")
         if outages:
             text = (f"There's a known problem near {account.postcode.split()[0]}: {outages[0].summary}. "
                     f"Engineers expect it fixed by {outages[0].estimated_fix_at:%d %B %H:%M}. " + text)

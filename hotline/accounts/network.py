@@ -36,12 +36,18 @@ def find_outages(session: Session, location: str, now: datetime) -> list[Outage]
 
 
 def open_ticket(session: Session, *, customer_id: int, line_id: int | None, category: str,
-                summary: str, steps_tried: list[str], now: datetime) -> TroubleTicket:
-    existing = session.scalar(select(TroubleTicket).where(
+                summary: str, steps_tried: list[str], now: datetime,
+                reuse_open: bool = True) -> tuple[TroubleTicket, bool]:
+    """A new ticket, or (with reuse_open) the customer's open one for the same problem,
+    updated; and whether it is new."""
+    existing = reuse_open and session.scalar(select(TroubleTicket).where(
         TroubleTicket.customer_id == customer_id, TroubleTicket.category == category,
         TroubleTicket.status != "resolved"))
     if existing:
-        return existing
+        if steps_tried:
+            existing.steps_tried = "; ".join(steps_tried)[:255]
+        existing.updated_at = now
+        return existing, False
     ticket = TroubleTicket(
         reference=f"TT-{secrets.randbelow(9_000_000) + 1_000_000}", customer_id=customer_id,
         line_id=line_id, category=category, summary=summary[:255],
@@ -49,7 +55,7 @@ def open_ticket(session: Session, *, customer_id: int, line_id: int | None, cate
         estimated_fix_on=(now + timedelta(days=2)).date())
     session.add(ticket)
     session.flush()
-    return ticket
+    return ticket, True
 
 
 def customer_tickets(session: Session, customer_id: int, reference_text: str | None = None

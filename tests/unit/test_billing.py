@@ -112,3 +112,27 @@ def test_service_refuses_overpayment_and_expired_cards(session):
     customer.cards[0].expiry = date(2020, 1, 1)
     with pytest.raises(AccountError, match="expired"):
         billing.pay(session, 2, 100, customer.cards[0].last4, datetime.now())
+
+
+def test_nothing_to_pay_ends_the_form_without_questions(conversation):
+    verify(conversation, "ACC-1000001")  # Alice's bills are paid
+    form = ValidatePayBillForm()
+    conversation.say(form, "pay my bill", "pay_bill")
+    assert conversation.slots["requested_slot"] is None
+    conversation.run(ActionPayBill())
+    assert conversation.messages[0]["response"] == "utter_nothing_to_pay"
+
+
+def test_stopping_a_payment_forgets_its_answers_but_not_verification(conversation, domain):
+    from actions.basics import ActionCancel
+
+    verify(conversation, "ACC-1000002")
+    form = ValidatePayBillForm()
+    conversation.say(form, "pay", "pay_bill")
+    conversation.say(form, "£10")
+    conversation.run(ActionCancel(), "stop", "stop")
+    assert conversation.messages[0]["response"] == "utter_cancelled"
+    assert conversation.slots["payment_amount"] is None
+    assert conversation.slots["verified"] is True
+    conversation.say(form, "pay my bill", "pay_bill")
+    assert conversation.slots["requested_slot"] == "payment_amount"  # asked afresh

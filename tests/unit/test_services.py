@@ -174,8 +174,21 @@ def test_ticket_status_for_an_unknown_reference(conversation):
 
 
 def test_open_ticket_is_not_duplicated(session):
-    first = network.open_ticket(session, customer_id=1, line_id=None, category="other", summary="x",
+    first, created = network.open_ticket(session, customer_id=1, line_id=None, category="other", summary="x",
                                 steps_tried=[], now=datetime.now())
-    again = network.open_ticket(session, customer_id=1, line_id=None, category="other", summary="y",
+    again, created_again = network.open_ticket(session, customer_id=1, line_id=None, category="other", summary="y",
                                 steps_tried=[], now=datetime.now() + timedelta(minutes=1))
-    assert first.reference == again.reference
+    assert created and not created_again and first.reference == again.reference
+    assert again.summary == "x"
+
+
+def test_failed_troubleshooting_with_an_open_ticket_updates_it(conversation, session):
+    existing = session.query(TroubleTicket).filter_by(customer_id=3, status="open").one()  # Chloe's seeded ticket
+    form = ValidateHomeInternetTroubleshootingForm()
+    conversation.say(form, "wifi down", "home_internet_problem")
+    for text, intent in (("no", "deny"), ("no", "deny"), ("no", "deny"), ("ACC-1000003", "inform"), ("1357", "inform")):
+        conversation.say(form, text, intent)
+    conversation.run(ActionFinishTroubleshooting())
+    assert f"You already have an open ticket for this, {existing.reference}" in conversation.messages[0]["text"]
+    session.expire_all()
+    assert "cable check" in session.get(TroubleTicket, existing.id).steps_tried
