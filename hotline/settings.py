@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,12 +46,40 @@ class Settings(BaseSettings):
     # Identity verification.
     max_verification_attempts: int = 3
 
+    # Knowledge base and retrieval.
+    articles_dir: Path = PROJECT_ROOT / "knowledge" / "articles"
+    chroma_dir: Path | None = None  # default: var/chroma
+    chroma_collection: str = "help_articles"
+    embedding_model: Literal["minilm", "e5"] = "minilm"
+    retrieval_top_k: int = 4
+    # Cosine similarity a passage needs before the assistant will answer from it.
+    relevance_threshold: float = 0.42
+    hybrid_bm25: bool = False  # measured in docs/benchmarks.md; off unless it helps
+    citations_enabled: bool = True
+    history_turns: int = 2  # earlier customer turns added to the retrieval query
+
+    # The language model: local llama.cpp, or an OpenAI-compatible server.
+    llm_backend: Literal["llama_cpp", "openai"] = "llama_cpp"
+    llm_model_path: Path | None = None  # default: the assembled Qwen2.5-Coder-1.5B GGUF in var/models
+    llm_threads: int = 1
+    llm_batch_threads: int = 2
+    llm_context_tokens: int = 2048
+    llm_max_tokens: int = 160
+    llm_timeout_s: float = 25.0
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "local"
+    openai_api_key: SecretStr = SecretStr("not-needed")
+
     @model_validator(mode="after")
     def _default_urls(self) -> "Settings":
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'hotline.db'}"
         if not self.tracker_store_url:
             self.tracker_store_url = f"sqlite:///{self.var_dir / 'tracker.db'}"
+        if self.chroma_dir is None:
+            self.chroma_dir = self.var_dir / "chroma"
+        if self.llm_model_path is None:
+            self.llm_model_path = self.var_dir / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
         return self
 
     @property
