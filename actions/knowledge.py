@@ -1,0 +1,114 @@
+"""Answers from the help articles, and polite refusals.
+
+The answerer (embedder, Chroma, Presidio and the language model) is built once per
+action-server process, in the background at start-up, and every call runs on the
+model's own worker thread so other conversations keep flowing meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import Future
+from functools import lru_cache
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import latest_intent, offer_human
+from hotline.settings import get_settings
+from knowledge import guardrails
+from knowledge.answer import Answer, KnowledgeAnswerer
+
+logger = logging.getLogger(__name__)
+VOICE_CHANNELS = {"voice", "twilio_voice"}
+APOLOGY = "Sorry, I couldn't look that up just now. Would you like me to connect you to one of our team?"
+
+
+@lru_cache
+def _answerer_future() -> Future:
+    """Builds the answerer once, on a thread, so start-up and other actions are not held up."""
+    future: Future = Future()
+
+    def build() -> None:
+        try:
+            from knowledge.service import build_answerer
+
+            future.set_result(build_answerer(get_settings()))
+        except Exception as error:  # reported to each caller
+            logger.exception("Could not build the knowledge answerer")
+            future.set_exception(error)
+
+    threading.Thread(target=build, name="answerer-build", daemon=True).start()
+    return future
+
+
+def warm_up() -> None:
+    _answerer_future()
+
+
+def is_voice(tracker: Tracker) -> bool:
+    metadata = tracker.latest_message.get("metadata") or {}
+    return metadata.get("channel") in VOICE_CHANNELS or tracker.get_latest_input_channel() in VOICE_CHANNELS
+
+
+def history(tracker: Tracker) -> list[str]:
+    texts = [event.get("text") or "" for event in tracker.events if event.get("event") == "user"]
+    return [text for text in texts[:-1] if text and not text.startswith("/")]
+
+
+def send(dispatcher: CollectingDispatcher, answer: Answer, voice: bool) -> None:
+    if answer.citations and not voice:
+        sources = "\n".join(f"• {c.title}: {c.url}" for c in answer.citations)
+        dispatcher.utter_message(text=f"{answer.text}\n\nSources:\n{sources}")
+        dispatcher.utter_message(json_message={"citations": [c.__dict__ for c in answer.citations]})
+    else:
+        dispatcher.utter_message(text=answer.text)
+
+
+class ActionAnswerQuestion(Action):
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        question = tracker.latest_message.get("text") or ""
+        voice = is_voice(tracker)
+        settings = get_settings()
+        try:
+            answerer: KnowledgeAnswerer = await asyncio.wrap_future(_answerer_future())
+            answer = await asyncio.wait_for(
+                answerer.answer_async(question, history(tracker), voice), timeout=settings.llm_timeout_s + 10)
+        except Exception:  # the customer gets an apology, never a stack trace
+            logger.exception("Knowledge answer failed")
+            dispatcher.utter_message(text=APOLOGY)
+            return offer_human("the assistant could not answer a question")
+        logger.info("knowledge answer: status=%s source=%s note=%s", answer.status, answer.source, answer.note)
+        if answer.status == "no_answer" and latest_intent(tracker) == "out_of_scope":
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
+        send(dispatcher, answer, voice)
+        if answer.status == "no_answer":
+            return offer_human("a question the help articles do not cover")
+        return []
+
+
+class ActionRefuse(Action):
+    """A polite refusal for manipulation, other people's data, abuse or advice we can't give."""
+
+    KINDS = {"jailbreak": "prompt_injection", "other_customer_data": "other_customer_data",
+             "abuse": "abuse", "off_topic_advice": None}
+
+    def name(self) -> str:
+        return "action_refuse"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        intent = latest_intent(tracker) or ""
+        kind = self.KINDS.get(intent) or guardrails.check_input(tracker.latest_message.get("text") or "").kind
+        dispatcher.utter_message(text=guardrails.REFUSALS.get(kind or "", guardrails.OFF_TOPIC_REFUSAL))
+        return []
+
+
+if get_settings().warm_up_knowledge:
+    warm_up()

@@ -1,0 +1,176 @@
+"""Grounded answers: retrieve, gate on relevance, generate from the passages, check.
+
+The application, not the model, decides whether the sources cover a question, which
+citations are attached (only passages it gave), and whether numbers in the answer
+really come from those passages; when the model's text fails a check, the answer falls
+back to sentences quoted from the best passage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hotline.settings import Settings
+from knowledge import guardrails
+from knowledge.llm import ChatModel, LLMError
+from knowledge.pii import PiiFilter
+from knowledge.retrieval import Passage, Retriever
+from knowledge.safety import SafetyClassifier
+
+SYSTEM_PROMPT = """You are Brightwave's customer-service assistant. You answer customers' questions from Brightwave help-article passages.
+Use only facts stated in the passages. Keep the answer to 1-3 short sentences.
+Copy prices, numbers, codes and phone models exactly as written. Do not calculate.
+Put the passage number in square brackets after each fact, like [1].
+
+Example
+Passages:
+[1] Voicemail: Dial 123 from your Brightwave phone to hear your messages.
+[2] Wi-Fi Calling: Wi-Fi Calling is free on all plans.
+Question: how do i get my voicemail
+Answer: Dial 123 from your Brightwave phone [1]."""
+
+NO_ANSWER_TEXT = ("I'm sorry, I don't have information about that in our help articles, so I'd rather not guess. "
+                  "Would you like me to connect you to one of our team?")
+NO_ANSWER_VOICE = "Sorry, I don't have information about that. Would you like me to put you through to one of our team?"
+_MARKER = re.compile(r"\[(\d+)\]")
+_FIGURE = re.compile(r"£\s?\d[\d,]*(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:p|gb|mb|mbps|%|days?|months?|hours?|minutes?|digits?)\b|\b\d{3,}\b", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_MARKDOWN = re.compile(r"[*_`#>]+")
+
+
+@dataclass(frozen=True)
+class Citation:
+    title: str
+    url: str
+
+
+@dataclass
+class Answer:
+    text: str
+    status: Literal["answered", "no_answer", "refused"]
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    source: Literal["model", "extract", "none"] = "none"
+    note: str = ""  # why a fallback happened, for logs and evaluation
+
+
+def figures(text: str) -> set[str]:
+    return {re.sub(r"\s", "", match.group(0).lower()) for match in _FIGURE.finditer(text)}
+
+
+# Prices and eligibility are quoted from the articles rather than generated: a small
+# model was measured saying "yes" to things the sources exclude.
+_QUOTE_FIRST = re.compile(
+    r"\b(how much|cost|price|charge[ds]?|fee|pay for|£|can i|can my|does my|do i (get|need|have)|is (my|it|there)|"
+    r"will (i|my)|am i|eligible|support(ed|s)?|included|work (on|with|in))\b", re.I)
+
+
+def sentences_of(passage: Passage) -> list[str]:
+    body = _MARKDOWN.sub("", passage.text.split("\n", 1)[-1])
+    return [s.strip(" -•") for s in _SENTENCE.split(body) if len(s.strip(" -•")) > 12]
+
+
+def for_voice(text: str) -> str:
+    """Spoken style: no citation markers, links or markdown; two sentences at most."""
+    text = _MARKER.sub("", _MARKDOWN.sub("", re.sub(r"https?://\S+", "", text)))
+    sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+    return " ".join(sentences[:2]) + " I can text you a link to the full article if you like."
+
+
+class KnowledgeAnswerer:
+    def __init__(self, settings: Settings, retriever: Retriever, pii: PiiFilter, model: ChatModel) -> None:
+        self.settings, self.retriever, self.pii, self.model = settings, retriever, pii, model
+        self.embedder = retriever.embedder
+        self.safety = SafetyClassifier(self.embedder)
+        # One worker thread: calls are serialized (llama.cpp is not thread-safe) and the
+        # caller's event loop stays free.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answerer")
+
+    async def answer_async(self, question: str, history: list[str] | None = None, voice: bool = False) -> Answer:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, self.answer, question, history, voice)
+
+    def similarity(self, a: str, b: str) -> float:
+        return float(self.embedder.query(a) @ self.embedder.query(b))
+
+    def retrieve(self, question: str, history: list[str]) -> list[Passage]:
+        """Passages above the relevance gate; earlier turns help only when the question alone finds none."""
+        passages = self.retriever.relevant(question)
+        recent = history[-self.settings.history_turns:] if self.settings.history_turns else []
+        if not passages and recent:
+            passages = self.retriever.relevant(" ".join([*recent, question]))
+        return passages
+
+    def prompt(self, question: str, passages: list[Passage]) -> list[dict[str, str]]:
+        numbered = "\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))
+        return [{"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\nAnswer:"}]
+
+    def answer(self, question: str, history: list[str] | None = None, voice: bool = False) -> Answer:
+        verdict = self.safety.check(question)
+        if not verdict.allowed:
+            return Answer(verdict.refusal, "refused", note=verdict.kind or "")
+        question = self.pii.redact(question.strip())
+        history = [self.pii.redact(turn) for turn in history or []]
+        passages = self.retrieve(question, history)
+        if not passages:
+            return Answer(NO_ANSWER_VOICE if voice else NO_ANSWER_TEXT, "no_answer", note="no passage above threshold")
+        if _QUOTE_FIRST.search(question):
+            answer = self.extractive(question, passages, "price or eligibility: quoted")
+        else:
+            answer = self.generate(question, passages)
+        if answer.status == "answered":
+            answer.text = self.pii.redact(answer.text)
+            if voice:
+                answer.text = for_voice(answer.text)
+            elif not self.settings.citations_enabled:
+                answer.citations = []
+        elif voice:
+            answer.text = NO_ANSWER_VOICE
+        return answer
+
+    def generate(self, question: str, passages: list[Passage]) -> Answer:
+        try:
+            completion = self.model.chat(self.prompt(question, passages), max_tokens=self.settings.llm_max_tokens,
+                                         timeout_s=self.settings.llm_timeout_s)
+        except LLMError as error:
+            return self.extractive(question, passages, f"model failed: {error}")
+        text = completion.text.strip()
+        if completion.timed_out:
+            return self.extractive(question, passages, "model timed out")
+        if not text:
+            return self.extractive(question, passages, "model returned nothing")
+        cited = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(passages)})
+        text = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(passages) else "", text).strip()
+        invented = figures(text) - set().union(*(figures(p.text) for p in passages))
+        if invented:
+            return self.extractive(question, passages, f"numbers not in the sources: {sorted(invented)}")
+        if phrase := guardrails.banned_phrase(text):
+            return self.extractive(question, passages, f"banned phrase: {phrase}")
+        if self.similarity(question, text) < self.settings.answer_min_similarity:
+            return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note="answer does not address the question")
+        used = [passages[n - 1] for n in cited] or passages[:1]
+        return Answer(text, "answered", self.citations(used), passages, "model")
+
+    def extractive(self, question: str, passages: list[Passage], note: str, limit: int = 2) -> Answer:
+        """The sentences of the passages closest in meaning to the question, quoted."""
+        candidates = [(passage, sentence) for passage in passages[:2] for sentence in sentences_of(passage)]
+        if not candidates:
+            return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note="nothing to quote")
+        wanted = self.embedder.query(question)
+        vectors = self.embedder.passages([sentence for _, sentence in candidates])
+        best = sorted(sorted(range(len(candidates)), key=lambda i: -float(vectors[i] @ wanted))[:limit])
+        chosen = [candidates[i] for i in best]
+        text = " ".join(sentence for _, sentence in chosen)
+        return Answer(text, "answered", self.citations([p for p, _ in chosen]), passages, "extract", note)
+
+    @staticmethod
+    def citations(passages: list[Passage]) -> list[Citation]:
+        seen: dict[str, Citation] = {}
+        for passage in passages:
+            seen.setdefault(passage.url, Citation(passage.title, passage.url))
+        return list(seen.values())
