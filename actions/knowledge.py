@@ -97,8 +97,7 @@ class ActionAnswerQuestion(Action):
 class ActionRefuse(Action):
     """A polite refusal for manipulation, other people's data, abuse or advice we can't give."""
 
-    KINDS = {"jailbreak": "prompt_injection", "other_customer_data": "other_customer_data",
-             "abuse": "abuse", "off_topic_advice": None}
+    KINDS = {"jailbreak": "prompt_injection", "other_customer_data": "other_customer_data", "abuse": "abuse"}
 
     def name(self) -> str:
         return "action_refuse"

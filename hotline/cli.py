@@ -209,5 +209,16 @@ def bench(
         output.write_text(json.dumps(figures, indent=2))
 
 
+@app.command("bench-knowledge")
+def bench_knowledge(output: Path = typer.Option(None, help="Also write the figures as JSON here.")) -> None:
+    """Retrieval at 10,000 chunks, PII latency, model token rates and answer latency."""
+    from knowledge.bench import run_knowledge_benchmark
+
+    figures = run_knowledge_benchmark(get_settings())
+    console.print_json(data=figures)
+    if output:
+        output.write_text(json.dumps(figures, indent=2))
+
+
 if __name__ == "__main__":
     app()

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
                     "llm_model_path": var / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"}
         return {**data, **{key: value for key, value in defaults.items() if not data.get(key)}}
 
+    def as_env(self) -> dict[str, str]:
+        """These settings as HOTLINE_* variables, so child processes see exactly the same."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            env[f"HOTLINE_{name.upper()}"] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        return env
+
     @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"

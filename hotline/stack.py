@@ -110,7 +110,8 @@ def start_action_server(settings: Settings) -> ManagedProcess:
     server = ManagedProcess(
         "actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                     "-p", str(settings.action_port)],
-        env={"SANIC_HOST": settings.action_host, "HOTLINE_WARM_UP_KNOWLEDGE": "true"}, cwd=settings.project_root,
+        env={**settings.as_env(), "SANIC_HOST": settings.action_host, "HOTLINE_WARM_UP_KNOWLEDGE": "true"},
+        cwd=settings.project_root,
         log_dir=settings.var_dir / "logs")
     server.wait_until_ready(f"{settings.action_url}/health", 60)
     return server
@@ -124,7 +125,7 @@ def start_rasa(settings: Settings, token: str) -> ManagedProcess:
                  "-i", settings.rasa_host, "-p", str(settings.rasa_port),
                  "-m", str(settings.rasa_model), "--endpoints", str(write_endpoints(settings)),
                  "--credentials", str(settings.bot_dir / "credentials.yml")],
-        env={}, cwd=settings.bot_dir, log_dir=settings.var_dir / "logs")
+        env=settings.as_env(), cwd=settings.bot_dir, log_dir=settings.var_dir / "logs")
     server.wait_until_ready(f"{settings.rasa_url}/status", settings.rasa_startup_timeout_s,
                             params={"token": token})
     return server

@@ -81,6 +81,14 @@ def for_voice(text: str) -> str:
     return " ".join(sentences[:2]) + " I can text you a link to the full article if you like."
 
 
+def build_prompt(question: str, passages: list[Passage]) -> list[dict[str, str]]:
+    """Fixed instructions first, then passages, then the question: llama.cpp reuses the
+    cached prefix between calls."""
+    numbered = "\n".join(f"[{n}] {_MARKDOWN.sub('', p.text)}" for n, p in enumerate(passages, 1))
+    return [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\nAnswer:"}]
+
+
 class KnowledgeAnswerer:
     def __init__(self, settings: Settings, retriever: Retriever, pii: PiiFilter, model: ChatModel) -> None:
         self.settings, self.retriever, self.pii, self.model = settings, retriever, pii, model
@@ -104,11 +112,6 @@ class KnowledgeAnswerer:
         if not passages and recent:
             passages = self.retriever.relevant(" ".join([*recent, question]))
         return passages
-
-    def prompt(self, question: str, passages: list[Passage]) -> list[dict[str, str]]:
-        numbered = "\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))
-        return [{"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\nAnswer:"}]
 
     def answer(self, question: str, history: list[str] | None = None, voice: bool = False) -> Answer:
         verdict = self.safety.check(question)
@@ -135,7 +138,7 @@ class KnowledgeAnswerer:
 
     def generate(self, question: str, passages: list[Passage]) -> Answer:
         try:
-            completion = self.model.chat(self.prompt(question, passages), max_tokens=self.settings.llm_max_tokens,
+            completion = self.model.chat(build_prompt(question, passages), max_tokens=self.settings.llm_max_tokens,
                                          timeout_s=self.settings.llm_timeout_s)
         except LLMError as error:
             return self.extractive(question, passages, f"model failed: {error}")

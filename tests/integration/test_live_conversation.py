@@ -24,20 +24,15 @@ def live(tmp_path_factory, seeded_template):
         pytest.fail("No trained model: run `make model` (make test does) first.")
     var = tmp_path_factory.mktemp("var")
     shutil.copy(seeded_template, var / "hotline.db")
-    settings = Settings(var_dir=var, rasa_port=5105, action_port=5155,
-                        database_url=f"sqlite:///{var / 'hotline.db'}")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("HOTLINE_VAR_DIR", str(var))
-    patch.setenv("HOTLINE_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
+    shared = get_settings()  # the index and model file that `make test` prepared
+    settings = Settings(var_dir=var, rasa_port=5105, action_port=5155, chroma_dir=shared.chroma_dir,
+                        llm_model_path=shared.llm_model_path)
     token = "test-token-123"
     actions = start_action_server(settings)
     state = {"settings": settings, "token": token, "rasa": start_rasa(settings, token)}
     yield state
     state["rasa"].stop()
     actions.stop()
-    patch.undo()
-    get_settings.cache_clear()
 
 
 def say(live, text: str, sender: str = "rest-user-1") -> str:
@@ -51,6 +46,11 @@ def test_the_api_requires_the_token(live):
     url = f"{live['settings'].rasa_url}/conversations/rest-user-1/tracker"
     assert httpx.get(url, timeout=10).status_code in (401, 403)
     assert httpx.get(url, params={"token": live["token"]}, timeout=10).status_code == 200
+
+
+def test_a_help_question_gets_a_cited_answer(live):
+    reply = say(live, "how do I set up an eSIM on a Pixel?", sender="rest-user-2")
+    assert "Sources:" in reply and "https://help.brightwave.example/sim-and-esim/" in reply
 
 
 def test_verify_bill_plan_change_and_restart(live):

@@ -1,0 +1,68 @@
+"""The Rasa actions that answer from the help articles and refuse what they must."""
+
+import pytest
+
+from actions import knowledge as knowledge_actions
+from actions.knowledge import ActionAnswerQuestion, ActionRefuse
+from hotline.settings import get_settings
+from tests.conftest import Conversation
+
+
+@pytest.fixture
+def conversation(domain, knowledge_settings, monkeypatch):
+    monkeypatch.setenv("HOTLINE_VAR_DIR", str(knowledge_settings.var_dir))
+    monkeypatch.setenv("HOTLINE_LLM_MODEL_PATH", str(knowledge_settings.llm_model_path))
+    monkeypatch.setenv("HOTLINE_LLM_MAX_TOKENS", "40")
+    get_settings.cache_clear()
+    knowledge_actions._answerer_future.cache_clear()
+    yield Conversation(domain)
+    get_settings.cache_clear()
+    knowledge_actions._answerer_future.cache_clear()
+
+
+def test_a_covered_question_is_answered_with_sources(conversation):
+    conversation.run(ActionAnswerQuestion(), "how much is the late payment fee?", "ask_question")
+    text = conversation.messages[0]["text"]
+    assert "£5.00" in text and "Sources:" in text and "https://help.brightwave.example/" in text
+    assert conversation.messages[1]["custom"]["citations"][0]["url"].startswith("https://help.brightwave.example/")
+    assert conversation.slots["human_offered"] is False
+
+
+def test_an_uncovered_question_offers_a_person(conversation):
+    conversation.run(ActionAnswerQuestion(), "how much is an iPhone 16 Pro outright?", "ask_question")
+    assert "connect you" in conversation.messages[0]["text"]
+    assert conversation.slots["human_offered"] is True
+
+
+def test_out_of_scope_chit_chat_is_declined_without_a_handoff(conversation):
+    conversation.run(ActionAnswerQuestion(), "give me a lasagne recipe", "out_of_scope")
+    assert conversation.messages[0]["response"] == "utter_out_of_scope"
+    assert conversation.slots["human_offered"] is False
+
+
+def test_voice_channel_gets_the_spoken_variant(conversation):
+    tracker_metadata = {"channel": "voice"}
+    original = conversation.tracker
+
+    def tracker_with_metadata(text, intent, entities=None):
+        tracker = original(text, intent, entities)
+        tracker.latest_message["metadata"] = tracker_metadata
+        return tracker
+
+    conversation.tracker = tracker_with_metadata
+    conversation.run(ActionAnswerQuestion(), "how much is the late payment fee?", "ask_question")
+    text = conversation.messages[0]["text"]
+    assert "http" not in text and "Sources" not in text and len(conversation.messages) == 1
+
+
+@pytest.mark.parametrize("intent, words", [
+    ("jailbreak", "can't change how I work"), ("other_customer_data", "For privacy"),
+    ("abuse", "keep this respectful"), ("off_topic_advice", "not something I can advise on")])
+def test_refusals_are_polite_and_specific(conversation, intent, words):
+    conversation.run(ActionRefuse(), "whatever they said", intent)
+    assert words in conversation.messages[0]["text"]
+
+
+def test_medical_advice_gets_the_medical_refusal(conversation):
+    conversation.run(ActionRefuse(), "what dosage of ibuprofen should I take", "off_topic_advice")
+    assert "NHS 111" in conversation.messages[0]["text"]
