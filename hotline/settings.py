@@ -71,6 +71,23 @@ class Settings(BaseSettings):
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "local"
     openai_api_key: SecretStr = SecretStr("not-needed")
+    # Gateway: web chat and Twilio.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    rasa_timeout_s: float = 30.0  # one turn, end to end
+    max_message_chars: int = 1000
+    rate_limit_messages: int = 10  # per session, per rate_limit_window_s
+    rate_limit_window_s: float = 30.0
+    # The public https address Twilio calls (behind a tunnel or proxy); signatures are
+    # computed over it. Empty: the address the request arrived on.
+    public_base_url: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    agent_number: str = "+441130000000"  # where handoffs are dialled
+    voice_filler_after_s: float = 5.0  # say a filler and redirect when a turn takes longer
+    voice_turn_limit_s: float = 40.0
+    voice_silence_limit: int = 2  # silent turns before a polite goodbye
+    sms_id_secret: SecretStr = SecretStr("hotline-sms")  # pseudonymous SMS conversation ids
+
     # Build the knowledge pipeline when the action server starts, not on the first question.
     warm_up_knowledge: bool = False
 
@@ -97,6 +114,10 @@ class Settings(BaseSettings):
     @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.gateway_host}:{self.gateway_port}"
 
     @property
     def action_url(self) -> str:

@@ -266,3 +266,20 @@ class Outage(Base):
     started_at: Mapped[datetime]
     estimated_fix_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+
+
+class Conversation(Base):
+    """A conversation as the channels see it: web chat session, phone call or SMS thread.
+
+    The id is what Rasa knows the conversation by; it never contains the caller's number.
+    """
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))  # web | voice | sms
+    started_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    handoff: Mapped[bool] = mapped_column(default=False)
+    handoff_reason: Mapped[str | None] = mapped_column(String(200))

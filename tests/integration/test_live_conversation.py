@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 
 import httpx
@@ -10,29 +9,9 @@ import pytest
 
 from hotline.accounts.lines import current_plan, eligible_lines
 from hotline.db import session_scope
-from hotline.settings import PROJECT_ROOT, Settings, get_settings
-from hotline.stack import start_action_server, start_rasa
+from hotline.stack import start_rasa
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
-
-MODEL = PROJECT_ROOT / "bot" / "models" / "hotline.tar.gz"
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory, seeded_template):
-    if not MODEL.exists():
-        pytest.fail("No trained model: run `make model` (make test does) first.")
-    var = tmp_path_factory.mktemp("var")
-    shutil.copy(seeded_template, var / "hotline.db")
-    shared = get_settings()  # the index and model file that `make test` prepared
-    settings = Settings(var_dir=var, rasa_port=5105, action_port=5155, chroma_dir=shared.chroma_dir,
-                        llm_model_path=shared.llm_model_path)
-    token = "test-token-123"
-    actions = start_action_server(settings)
-    state = {"settings": settings, "token": token, "rasa": start_rasa(settings, token)}
-    yield state
-    state["rasa"].stop()
-    actions.stop()
 
 
 def say(live, text: str, sender: str = "rest-user-1") -> str:

@@ -66,3 +66,21 @@ def test_refusals_are_polite_and_specific(conversation, intent, words):
 def test_medical_advice_gets_the_medical_refusal(conversation):
     conversation.run(ActionRefuse(), "what dosage of ibuprofen should I take", "off_topic_advice")
     assert "NHS 111" in conversation.messages[0]["text"]
+
+
+def test_fallback_answers_from_the_articles_when_it_can(conversation):
+    from actions.basics import ActionReprompt
+
+    conversation.run(ActionReprompt(), "late payment fee how much", "nlu_fallback")
+    assert "£5.00" in conversation.messages[0]["text"]
+
+
+def test_fallback_reprompts_then_offers_a_person(conversation):
+    from actions.basics import ActionReprompt
+
+    conversation.run(ActionReprompt(), "zxqv blorp", "nlu_fallback")
+    assert conversation.messages[0]["response"] == "utter_reprompt"
+    conversation.events.append({"event": "action", "name": "action_reprompt"})
+    conversation.run(ActionReprompt(), "flurble wop", "nlu_fallback")
+    assert conversation.messages[0]["response"] == "utter_reprompt_offer_human"
+    assert conversation.slots["human_offered"] is True

@@ -1,0 +1,38 @@
+"""Checks on what customers send: size, emptiness, and how often."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+
+class MessageRejected(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def clean_text(text: object, max_chars: int) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise MessageRejected("empty", "Please type a message first.")
+    text = text.strip()
+    if len(text) > max_chars:
+        raise MessageRejected("too_long", f"That message is too long: please keep it under {max_chars} characters.")
+    return text
+
+
+class RateLimiter:
+    """At most `limit` messages per `window_s` seconds for each key (a session or call)."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def check(self, key: str) -> None:
+        now = time.monotonic()
+        seen = self._seen[key]
+        while seen and now - seen[0] > self.window_s:
+            seen.popleft()
+        if len(seen) >= self.limit:
+            raise MessageRejected("rate_limited", "You're sending messages very quickly: please wait a few seconds.")
+        seen.append(now)

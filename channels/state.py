@@ -1,0 +1,38 @@
+"""What the gateway's routes share: settings, the Rasa client, conversations, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from fastapi import WebSocket
+
+from channels.conversations import ConversationStore
+from channels.limits import RateLimiter
+from channels.rasa_client import RasaClient, Turn
+from hotline.settings import Settings
+
+
+@dataclass
+class CallState:
+    """What a phone call needs between webhooks: keypad choices, silences, a turn in flight."""
+
+    menu: list[str] = field(default_factory=list)  # button payloads, pressed as 1, 2, ...
+    silences: int = 0
+    pending: asyncio.Task[Turn] | None = None
+    pending_started: float = 0.0
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    rasa: RasaClient
+    conversations: ConversationStore
+    limiter: RateLimiter
+    sockets: dict[str, WebSocket] = field(default_factory=dict)
+    calls: dict[str, CallState] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Gateway":
+        return cls(settings, RasaClient(settings), ConversationStore(settings.database_url),
+                   RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_s))

@@ -1,0 +1,187 @@
+"""Phone calls through Twilio: speech and keypad turns, fillers for slow answers, handoff.
+
+The conversation id is the CallSid, never the caller's number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request, Response
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from channels.rasa_client import BotReply, RasaUnavailable, Turn
+from channels.state import CallState, Gateway
+from channels.twilio_security import twilio_form
+
+VOICE = {"voice": "Polly.Amy", "language": "en-GB"}
+HINTS = ("bill, balance, pay my bill, data, roaming, plan, upgrade, eSIM, SIM card, PUK, lost phone, "
+         "outage, broadband, ticket, agent, account number, yes, no")
+GREETING = ("Hello, you're through to Brightwave. I'm the virtual assistant. You can ask about your bill, data, "
+            "plans, roaming, SIMs or network problems, or say agent to speak to a person. How can I help?")
+SILENCE = "Sorry, I didn't hear anything. What can I help you with?"
+SILENT_GOODBYE = "I still can't hear you, so I'll end the call now. Please call back any time. Goodbye."
+GOODBYE = "Thanks for calling Brightwave. Goodbye."
+FILLER = "One moment while I check that for you."
+STILL_WORKING = "Thanks for waiting, I'm nearly there."
+APOLOGY = "Sorry, I'm having trouble with that right now. Could you say it again, or say agent to speak to a person?"
+ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+_URL = re.compile(r"https?://\S+")
+_NOT_SPOKEN = re.compile(r"[^\w\s£$%.,!?'&:;()/+-]")
+
+router = APIRouter(prefix="/twilio/voice")
+
+
+def twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), media_type="application/xml")
+
+
+def spoken(text: str) -> str:
+    """Text fit for speech: no links, source lists, bullets or emoji."""
+    text = text.split("\n\nSources:")[0]
+    text = _URL.sub("", text).replace("•", "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    text = " ".join(line if line[-1] in ".!?:" else line + "." for line in lines)
+    return " ".join(_NOT_SPOKEN.sub("", text).split())
+
+
+def listen(*sayings: str) -> VoiceResponse:
+    """Say things inside a Gather, so the caller can interrupt (barge in) by speaking or pressing keys."""
+    response = VoiceResponse()
+    gather = Gather(input="speech dtmf", action="/twilio/voice/gather", method="POST", speech_timeout="auto",
+                    timeout=6, hints=HINTS, action_on_empty_result=True, language="en-GB")
+    for saying in sayings:
+        if saying:
+            gather.say(saying, **VOICE)
+    response.append(gather)
+    return response
+
+
+def menu_prompt(replies: list[BotReply], call: CallState) -> str:
+    """Buttons become a keypad menu; the choices are remembered for the next turn."""
+    buttons = [button for reply in replies for button in reply.buttons]
+    call.menu = [button["payload"] for button in buttons[:9]]
+    return " ".join(f"Press {n} for {spoken(button['title'])}." for n, button in enumerate(buttons[:9], 1))
+
+
+def caller_text(form: dict[str, str], call: CallState) -> str:
+    digits = form.get("Digits", "").strip().rstrip("#")
+    if digits:
+        if call.menu and len(digits) == 1 and 1 <= int(digits) <= len(call.menu):
+            return call.menu[int(digits) - 1]
+        return digits
+    return form.get("SpeechResult", "").strip()
+
+
+async def answer_call_turn(gateway: Gateway, call_sid: str, call: CallState, turn: Turn) -> Response:
+    sayings = [spoken(reply.text) for reply in turn.replies]
+    if turn.handoff:
+        await gateway.conversations.hand_off(call_sid, str(turn.handoff.get("reason", "")))
+        response = VoiceResponse()
+        for saying in sayings:
+            response.say(saying, **VOICE)
+        dial = response.dial(timeout=30)
+        dial.number(gateway.settings.agent_number, url="/twilio/voice/whisper?" + urlencode(
+            {"conversation_id": call_sid, "reason": str(turn.handoff.get("reason", ""))[:120]}))
+        response.say("Sorry, nobody is free right now. Please call back later. Goodbye.", **VOICE)
+        response.hangup()
+        return twiml(response)
+    try:
+        ending = await gateway.rasa.latest_intent(call_sid) == "goodbye"
+    except RasaUnavailable:
+        ending = False
+    if ending:
+        response = VoiceResponse()
+        response.say(" ".join(sayings) or GOODBYE, **VOICE)
+        response.hangup()
+        return twiml(response)
+    return twiml(listen(*sayings, menu_prompt(turn.replies, call)))
+
+
+async def wait_for_turn(gateway: Gateway, call_sid: str, call: CallState) -> Response:
+    """The answer if it comes within the filler threshold; otherwise a filler and a redirect back here."""
+    settings = gateway.settings
+    done, _ = await asyncio.wait({call.pending}, timeout=settings.voice_filler_after_s)
+    if not done:
+        if time.monotonic() - call.pending_started > settings.voice_turn_limit_s:
+            call.pending.cancel()
+            call.pending = None
+            return twiml(listen(APOLOGY))
+        response = VoiceResponse()
+        response.say(FILLER if time.monotonic() - call.pending_started < 2 * settings.voice_filler_after_s
+                     else STILL_WORKING, **VOICE)
+        response.redirect("/twilio/voice/pending", method="POST")
+        return twiml(response)
+    task, call.pending = call.pending, None
+    try:
+        turn = task.result()
+    except RasaUnavailable:
+        return twiml(listen(APOLOGY))
+    return await answer_call_turn(gateway, call_sid, call, turn)
+
+
+@router.post("")
+async def incoming_call(request: Request, form: dict = Depends(twilio_form)) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    call_sid = form.get("CallSid", "")
+    await gateway.conversations.open("voice", call_sid)
+    gateway.calls[call_sid] = CallState()
+    return twiml(listen(GREETING))
+
+
+@router.post("/gather")
+async def gathered(request: Request, form: dict = Depends(twilio_form)) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    call_sid = form.get("CallSid", "")
+    call = gateway.calls.setdefault(call_sid, CallState())
+    text = caller_text(form, call)
+    if not text:
+        call.silences += 1
+        if call.silences >= gateway.settings.voice_silence_limit:
+            response = VoiceResponse()
+            response.say(SILENT_GOODBYE, **VOICE)
+            response.hangup()
+            return twiml(response)
+        return twiml(listen(SILENCE))
+    call.silences = 0
+    call.menu = []
+    call.pending = asyncio.create_task(gateway.rasa.send(call_sid, text[: gateway.settings.max_message_chars],
+                                                         {"channel": "voice"}))
+    call.pending_started = time.monotonic()
+    await gateway.conversations.touch(call_sid)
+    return await wait_for_turn(gateway, call_sid, call)
+
+
+@router.post("/pending")
+async def pending(request: Request, form: dict = Depends(twilio_form)) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    call_sid = form.get("CallSid", "")
+    call = gateway.calls.get(call_sid)
+    if call is None or call.pending is None:
+        return twiml(listen("Sorry, where were we? How can I help?"))
+    return await wait_for_turn(gateway, call_sid, call)
+
+
+@router.post("/whisper")
+async def whisper(request: Request, form: dict = Depends(twilio_form)) -> Response:
+    """Played to the agent before the caller is connected: the conversation to open."""
+    response = VoiceResponse()
+    params = request.query_params
+    response.say(f"Brightwave assistant handoff. Conversation {params.get('conversation_id', 'unknown')}. "
+                 f"Reason: {params.get('reason', 'not given')}.", **VOICE)
+    return twiml(response)
+
+
+@router.post("/status")
+async def call_status(request: Request, form: dict = Depends(twilio_form)) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    call_sid = form.get("CallSid", "")
+    if form.get("CallStatus") in ENDED_STATUSES:
+        await gateway.conversations.end(call_sid)
+        call = gateway.calls.pop(call_sid, None)
+        if call and call.pending:
+            call.pending.cancel()
+    return Response(status_code=204)

@@ -1,0 +1,126 @@
+"""Web chat: the page, its session API, and the WebSocket the page talks over."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import FileResponse, JSONResponse
+
+from channels.limits import MessageRejected, clean_text
+from channels.rasa_client import RasaUnavailable, Turn, history_from_tracker
+from channels.state import Gateway
+
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+APOLOGY = "Sorry, I'm having trouble right now. Please try again in a moment, or call 150 to speak to our team."
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", headers={
+        "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:"})
+
+
+async def known_session(gateway: Gateway, session_id: str) -> None:
+    if not SESSION_ID.match(session_id) or await gateway.conversations.get(session_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Unknown chat session")
+
+
+@router.post("/api/chat/sessions", status_code=status.HTTP_201_CREATED)
+async def new_session(request: Request) -> dict[str, str]:
+    return {"session_id": await request.app.state.gateway.conversations.open("web")}
+
+
+@router.get("/api/chat/sessions/{session_id}/history")
+async def history(session_id: str, request: Request) -> dict:
+    gateway: Gateway = request.app.state.gateway
+    await known_session(gateway, session_id)
+    try:
+        messages = history_from_tracker(await gateway.rasa.tracker(session_id))
+    except RasaUnavailable as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, APOLOGY) from error
+    conversation = await gateway.conversations.get(session_id)
+    return {"messages": messages, "handoff": conversation.handoff}
+
+
+async def take_turn(gateway: Gateway, session_id: str, text: str) -> Turn:
+    turn = await gateway.rasa.send(session_id, text, {"channel": "web"})
+    await gateway.conversations.touch(session_id)
+    if turn.handoff:
+        await gateway.conversations.hand_off(session_id, str(turn.handoff.get("reason", "")))
+    return turn
+
+
+@router.post("/api/chat/sessions/{session_id}/messages")
+async def post_message(session_id: str, request: Request) -> JSONResponse:
+    """The same turn as the WebSocket, for clients that can't hold a socket open."""
+    gateway: Gateway = request.app.state.gateway
+    await known_session(gateway, session_id)
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send JSON: {\"text\": \"...\"}")
+    try:
+        body = await request.json()
+        text = clean_text(body.get("text") if isinstance(body, dict) else None, gateway.settings.max_message_chars)
+        gateway.limiter.check(session_id)
+    except json.JSONDecodeError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Malformed JSON") from error
+    except MessageRejected as error:
+        code = status.HTTP_429_TOO_MANY_REQUESTS if error.code == "rate_limited" else status.HTTP_422_UNPROCESSABLE_ENTITY
+        return JSONResponse({"error": error.code, "message": str(error)}, status_code=code)
+    try:
+        turn = await take_turn(gateway, session_id, text)
+    except RasaUnavailable:
+        return JSONResponse({"error": "unavailable", "message": APOLOGY}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return JSONResponse({"messages": [reply.as_dict() for reply in turn.replies], "handoff": turn.handoff})
+
+
+@router.websocket("/ws/chat/{session_id}")
+async def chat_socket(websocket: WebSocket, session_id: str) -> None:
+    gateway: Gateway = websocket.app.state.gateway
+    await websocket.accept()
+    if not SESSION_ID.match(session_id) or await gateway.conversations.get(session_id) is None:
+        await websocket.send_json({"type": "error", "code": "unknown_session", "message": "Unknown chat session."})
+        await websocket.close(code=4404)
+        return
+    gateway.sockets[session_id] = websocket
+    try:
+        while True:
+            await handle_frame(gateway, websocket, session_id, await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if gateway.sockets.get(session_id) is websocket:
+            del gateway.sockets[session_id]
+
+
+async def handle_frame(gateway: Gateway, websocket: WebSocket, session_id: str, raw: str) -> None:
+    try:
+        frame = json.loads(raw)
+        if not isinstance(frame, dict) or frame.get("type") not in ("message", "button"):
+            raise MessageRejected("bad_request", "I couldn't read that message.")
+        text = clean_text(frame.get("payload") if frame["type"] == "button" else frame.get("text"),
+                          gateway.settings.max_message_chars)
+        gateway.limiter.check(session_id)
+    except json.JSONDecodeError:
+        await websocket.send_json({"type": "error", "code": "bad_request", "message": "I couldn't read that message."})
+        return
+    except MessageRejected as error:
+        await websocket.send_json({"type": "error", "code": error.code, "message": str(error)})
+        return
+    await websocket.send_json({"type": "typing", "on": True})
+    try:
+        turn = await take_turn(gateway, session_id, text)
+    except RasaUnavailable:
+        await websocket.send_json({"type": "error", "code": "unavailable", "message": APOLOGY})
+    else:
+        for reply in turn.replies:
+            await websocket.send_json({"type": "bot", **reply.as_dict()})
+        if turn.handoff:
+            await websocket.send_json({"type": "handoff", "reason": turn.handoff.get("reason", "")})
+    finally:
+        await websocket.send_json({"type": "typing", "on": False})

@@ -1,0 +1,149 @@
+"""Twilio voice and SMS webhooks, signed exactly as Twilio signs them, answered in TwiML."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from channels.app import create_app
+from hotline.db import session_scope
+from hotline.db.models import Conversation
+from tests.integration.gateway_helpers import gateway_settings, signed_post, spoken_text, twiml
+
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def client(live):
+    with TestClient(create_app(gateway_settings(live))) as client:
+        yield client
+
+
+def call_sid() -> str:
+    return "CA" + uuid.uuid4().hex
+
+
+def gather(client, sid: str, **fields):
+    return twiml(signed_post(client, "/twilio/voice/gather", {"CallSid": sid, **fields}))
+
+
+def test_incoming_call_greets_and_listens_for_speech_and_keys(client):
+    sid = call_sid()
+    root = twiml(signed_post(client, "/twilio/voice", {"CallSid": sid, "From": "+447911123456"}))
+    listen = root.find("Gather")
+    assert listen.get("input") == "speech dtmf" and listen.get("speechTimeout") == "auto"
+    assert listen.get("action") == "/twilio/voice/gather" and "roaming" in listen.get("hints")
+    assert "Brightwave" in spoken_text(root)
+    with session_scope(client.app.state.gateway.settings.database_url) as session:
+        conversation = session.get(Conversation, sid)
+        assert conversation.channel == "voice" and "447911" not in conversation.id
+
+
+def test_speech_then_keypad_verification_then_a_keypad_menu(client):
+    sid = call_sid()
+    signed_post(client, "/twilio/voice", {"CallSid": sid})
+    assert "account number" in spoken_text(gather(client, sid, SpeechResult="what's my bill"))
+    assert "PIN" in spoken_text(gather(client, sid, Digits="1000001#"))
+    root = gather(client, sid, Digits="1234")
+    said = spoken_text(root)
+    assert "Your latest bill" in said and "http" not in said and "•" not in said
+    assert root.find("Gather") is not None  # the reply is said inside a Gather: the caller can barge in
+    assert "Press 1 for Explain my bill" in said or "Press 2 for Explain my bill" in said
+    choice = "1" if "Press 1 for Explain my bill" in said else "2"
+    assert "bill comes to" in spoken_text(gather(client, sid, Digits=choice))
+
+
+def test_voice_answers_are_the_spoken_variant(client):
+    sid = call_sid()
+    signed_post(client, "/twilio/voice", {"CallSid": sid})
+    said = spoken_text(gather(client, sid, SpeechResult="how does wifi calling work"))
+    assert "http" not in said and "Sources" not in said and "text you a link" in said
+
+
+def test_silence_reprompts_then_says_goodbye(client):
+    sid = call_sid()
+    signed_post(client, "/twilio/voice", {"CallSid": sid})
+    first = gather(client, sid)
+    assert "didn't hear anything" in spoken_text(first) and first.find("Gather") is not None
+    second = gather(client, sid, SpeechResult="")
+    assert "end the call" in spoken_text(second) and second.find("Hangup") is not None
+
+
+def test_goodbye_hangs_up(client):
+    sid = call_sid()
+    signed_post(client, "/twilio/voice", {"CallSid": sid})
+    root = gather(client, sid, SpeechResult="that's all, bye")
+    assert root.find("Hangup") is not None and "Bye" in spoken_text(root)
+
+
+def test_handoff_dials_an_agent_with_the_conversation_id(client):
+    sid = call_sid()
+    signed_post(client, "/twilio/voice", {"CallSid": sid})
+    gather(client, sid, SpeechResult="let me speak to a real person")
+    root = gather(client, sid, SpeechResult="my broadband bill is wrong")
+    number = root.find("Dial/Number")
+    assert number.text == client.app.state.gateway.settings.agent_number
+    assert f"conversation_id={sid}" in number.get("url")
+    whisper = twiml(signed_post(client, number.get("url"), {"CallSid": sid}))
+    assert sid in spoken_text(whisper)
+
+
+def test_slow_answers_get_a_filler_and_a_redirect(live):
+    with TestClient(create_app(gateway_settings(live, voice_filler_after_s=0.01))) as client:
+        sid = call_sid()
+        signed_post(client, "/twilio/voice", {"CallSid": sid})
+        root = gather(client, sid, SpeechResult="what plans do you have")
+        assert "One moment" in spoken_text(root)
+        assert root.find("Redirect").text == "/twilio/voice/pending"
+        for _ in range(200):  # Twilio follows the redirect; so do we, until the answer is there
+            root = twiml(signed_post(client, "/twilio/voice/pending", {"CallSid": sid}))
+            if root.find("Redirect") is None:
+                break
+            time.sleep(0.05)
+        assert "Our plans" in spoken_text(root)
+
+
+def test_status_callback_closes_the_conversation(client):
+    sid = call_sid()
+    signed_post(client, "/twilio/voice", {"CallSid": sid})
+    assert signed_post(client, "/twilio/voice/status", {"CallSid": sid, "CallStatus": "completed"}).status_code == 204
+    with session_scope(client.app.state.gateway.settings.database_url) as session:
+        assert session.get(Conversation, sid).ended_at is not None
+
+
+@pytest.mark.parametrize("path", ["/twilio/voice", "/twilio/voice/gather", "/twilio/voice/status",
+                                  "/twilio/voice/pending", "/twilio/sms"])
+def test_forged_and_unsigned_requests_are_refused(client, path):
+    params = {"CallSid": call_sid(), "SpeechResult": "what's my bill", "Body": "hi", "From": "+447911123456"}
+    assert signed_post(client, path, params, token="not-our-token").status_code == 403
+    assert signed_post(client, path, params, signature="").status_code == 403
+    tampered = signed_post(client, path, params)
+    assert tampered.status_code in (200, 204)
+    assert client.post(path, json=params).status_code == 415
+
+
+def test_a_request_signed_for_another_url_is_refused(client):
+    params = {"CallSid": call_sid()}
+    from twilio.request_validator import RequestValidator
+
+    from tests.integration.gateway_helpers import TWILIO_TOKEN
+
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature("https://evil.example/twilio/voice", params)
+    assert signed_post(client, "/twilio/voice", params, signature=signature).status_code == 403
+
+
+def test_sms_replies_with_the_text_variant_and_keeps_the_number_out(client):
+    root = twiml(signed_post(client, "/twilio/sms", {"From": "+447911654321", "Body": "how much is the late payment fee?"}))
+    message = root.find("Message").text
+    assert "£5.00" in message and "https://help.brightwave.example/" in message
+    with session_scope(client.app.state.gateway.settings.database_url) as session:
+        ids = [c.id for c in session.query(Conversation).filter_by(channel="sms")]
+    assert ids and all("447911654321" not in conversation_id for conversation_id in ids)
+
+
+def test_sms_bad_input_gets_a_clear_reply(client):
+    assert "type a message" in twiml(signed_post(client, "/twilio/sms", {"From": "+15555550100", "Body": " "})).find("Message").text
+    assert "too long" in twiml(signed_post(client, "/twilio/sms", {"From": "+15555550100", "Body": "x" * 2000})).find("Message").text
