@@ -18,7 +18,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 
-.PHONY: help setup run shell test test-rasa bench db model knowledge ingest eval lock clean
+.PHONY: help setup run shell test test-rasa compose-config browser bench db model knowledge ingest eval lock clean
 
 help:
 	@echo "make run    set everything up and start the assistant (Ctrl-C stops it)"
@@ -84,13 +84,24 @@ test-rasa: setup model
 	cd bot && $(RASA) test nlu --nlu tests/nlu_holdout --model models/hotline.tar.gz --out results/nlu
 	$(HOTLINE) check-nlu bot/results/nlu/intent_report.json --floor $(NLU_F1_FLOOR)
 
-test: test-rasa knowledge
+# The compose file must stay valid (no Docker engine needed for this).
+compose-config: $(APP_VENV)/.installed
+	HOTLINE_RASA_AUTH_TOKEN=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml config --quiet
+	HOTLINE_RASA_AUTH_TOKEN=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml --profile postgres --profile scale config --quiet
+
+# Debian's Chromium for the browser test (driven by Playwright through its executable path).
+browser:
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: test-rasa knowledge compose-config browser
 	$(HOTLINE) evaluate --quick
 	$(PYTHON) -m pytest
 
 bench: setup model knowledge
-	$(HOTLINE) bench --output var/bench-turns.json
-	$(HOTLINE) bench-knowledge --output var/bench-knowledge.json
+	$(HOTLINE) bench turns --output var/bench-turns.json
+	$(HOTLINE) bench knowledge --output var/bench-knowledge.json
+	$(HOTLINE) bench channels --output var/bench-channels.json
 
 # Resolve pyproject.toml's dependencies afresh in a scratch environment (one pip command,
 # so pydantic stays < 2.14 for rasa-sdk) and pin the result.

@@ -52,3 +52,74 @@ def run_turn_benchmark(settings: Settings, turns: int) -> dict[str, dict[str, fl
             kind, texts = ("nlu_only", NLU_ONLY) if index % 2 == 0 else ("database_action", DATABASE)
             samples[kind].append(timed_turn(client, url, sender, texts[index // 2 % len(texts)]))
     return {kind: summarise(values) for kind, values in samples.items()}
+
+
+async def _chat_session(gateway_url: str, texts: list[str], samples: list[float]) -> None:
+    """One web-chat session: create it, then time each turn at the client until typing stops."""
+    import json
+
+    import websockets
+
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=60) as client:
+        session = (await client.post("/api/chat/sessions")).json()["session_id"]
+    async with websockets.connect(gateway_url.replace("http", "ws") + f"/ws/chat/{session}") as socket:
+        for text in texts:
+            started = time.perf_counter()
+            await socket.send(json.dumps({"type": "message", "text": text}))
+            while json.loads(await socket.recv()) != {"type": "typing", "on": False}:
+                pass
+            samples.append((time.perf_counter() - started) * 1000)
+
+
+def _web_chat(gateway_url: str, sessions: int, texts: list[str]) -> list[float]:
+    import asyncio
+
+    samples: list[float] = []
+
+    async def all_sessions() -> None:
+        await asyncio.gather(*(_chat_session(gateway_url, texts, samples) for _ in range(sessions)))
+
+    asyncio.run(all_sessions())
+    return samples
+
+
+def _twilio_turns(settings: Settings, turns: int) -> list[float]:
+    from urllib.parse import urlencode
+
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    samples = []
+    with httpx.Client(base_url=settings.gateway_url, timeout=60) as client:
+        for index in range(turns):
+            call = f"CAbench{index // 5}"
+            path, params = (("/twilio/voice", {"CallSid": call}) if index % 5 == 0 else
+                            ("/twilio/voice/gather", {"CallSid": call, "SpeechResult": NLU_ONLY[index % len(NLU_ONLY)]}))
+            signature = validator.compute_signature(settings.gateway_url + path, params)
+            started = time.perf_counter()
+            client.post(path, content=urlencode(params), headers={
+                "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}).raise_for_status()
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+KNOWLEDGE_TURNS = ["what are the APN settings?", "how does wifi calling work", "how do I get my voicemail",
+                   "what is content lock"]
+
+
+def run_channel_benchmark(settings: Settings, turns_per_session: int = 6) -> dict[str, dict[str, float]]:
+    """Web chat turns measured at the client (1 and 20 sessions at once) and Twilio webhook latency."""
+    from pydantic import SecretStr
+
+    settings = settings.model_copy(update={"twilio_auth_token": SecretStr("bench-token"),
+                                           "rate_limit_messages": 1000})
+    token = auth_token(settings)
+    with running_stack(settings, token, gateway=True):
+        _web_chat(settings.gateway_url, 1, ["hello"])  # warm up
+        return {
+            "web_nlu_1_session": summarise(_web_chat(settings.gateway_url, 1, NLU_ONLY * 4)),
+            "web_nlu_20_sessions": summarise(_web_chat(settings.gateway_url, 20, NLU_ONLY[:turns_per_session])),
+            "web_knowledge_1_session": summarise(_web_chat(settings.gateway_url, 1, KNOWLEDGE_TURNS * 2)),
+            "web_knowledge_20_sessions": summarise(_web_chat(settings.gateway_url, 20, KNOWLEDGE_TURNS[:2])),
+            "twilio_webhook": summarise(_twilio_turns(settings, 100)),
+        }

@@ -45,12 +45,15 @@ def _print_welcome(token: str) -> None:
     settings = get_settings()
     console.print(f"""
 [bold green]Hotline is running.[/]
+  Web chat        [bold]{settings.gateway_url}/[/]  (open it in a browser)
+  Twilio webhooks {settings.gateway_url}/twilio/voice, /twilio/voice/status, /twilio/sms
   Rasa server     {settings.rasa_url}  (REST: POST /webhooks/rest/webhook)
   Action server   {settings.action_url}
   Rasa API token  {token}
   Logs            {settings.var_dir / 'logs'}
 
 Talk to it:
+  open {settings.gateway_url}/ in a browser, or
   make shell                       # a terminal chat (in another terminal)
   curl -s {settings.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
        -d '{{"sender": "me", "message": "what is my balance"}}'
@@ -61,15 +64,15 @@ Press Ctrl-C to stop everything.""")
 
 @app.command()
 def run() -> None:
-    """Start the action server and the Rasa server, and keep them up until Ctrl-C."""
+    """Start the action server, the Rasa server and the gateway; keep them up until Ctrl-C."""
     from hotline.stack import auth_token, running_stack
 
     settings = get_settings()
     token = auth_token(settings)
     try:
         with ExitStack() as stack:
-            with console.status("Starting the action server and the Rasa server (about a minute)..."):
-                servers = stack.enter_context(running_stack(settings, token))
+            with console.status("Starting the action server, the Rasa server and the gateway (about a minute)..."):
+                servers = stack.enter_context(running_stack(settings, token, gateway=True))
             _print_welcome(token)
             while all(server.process.poll() is None for server in servers):
                 time.sleep(1)
@@ -193,29 +196,29 @@ def check_nlu(
 
 @app.command()
 def bench(
-    turns: int = typer.Option(240, help="How many messages to send."),
+    what: str = typer.Argument("turns", help="turns (REST latency), knowledge or channels."),
+    turns: int = typer.Option(240, help="REST turns to send (turns only)."),
     output: Path = typer.Option(None, help="Also write the figures as JSON here."),
 ) -> None:
-    """Measure REST turn latency against freshly started real servers."""
-    from hotline.bench import run_turn_benchmark
-
-    figures = run_turn_benchmark(get_settings(), turns)
-    table = Table("turn kind", "turns", "p50 ms", "p95 ms", "max ms")
-    for kind, row in figures.items():
-        table.add_row(kind, str(row["turns"]), f"{row['p50_ms']:.0f}", f"{row['p95_ms']:.0f}",
-                      f"{row['max_ms']:.0f}")
-    console.print(table)
-    if output:
-        output.write_text(json.dumps(figures, indent=2))
-
-
-@app.command("bench-knowledge")
-def bench_knowledge(output: Path = typer.Option(None, help="Also write the figures as JSON here.")) -> None:
-    """Retrieval at 10,000 chunks, PII latency, model token rates and answer latency."""
+    """Measure latency against freshly started real servers: REST turns (NLU-only and with a
+    database action), the knowledge pipeline, or the web chat and Twilio channels."""
+    from hotline import bench as benchmarks
     from knowledge.bench import run_knowledge_benchmark
 
-    figures = run_knowledge_benchmark(get_settings())
-    console.print_json(data=figures)
+    settings = get_settings()
+    runs = {"turns": lambda: benchmarks.run_turn_benchmark(settings, turns),
+            "knowledge": lambda: run_knowledge_benchmark(settings),
+            "channels": lambda: benchmarks.run_channel_benchmark(settings)}
+    if what not in runs:
+        raise typer.BadParameter(f"choose one of {', '.join(runs)}")
+    figures = runs[what]()
+    if what == "knowledge":
+        console.print_json(data=figures)
+    else:
+        table = Table("turn kind", "turns", "p50 ms", "p95 ms", "max ms")
+        for kind, row in figures.items():
+            table.add_row(kind, str(row["turns"]), f"{row['p50_ms']:.0f}", f"{row['p95_ms']:.0f}", f"{row['max_ms']:.0f}")
+        console.print(table)
     if output:
         output.write_text(json.dumps(figures, indent=2))
 

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,15 +131,24 @@ def start_rasa(settings: Settings, token: str) -> ManagedProcess:
     return server
 
 
+def start_gateway(settings: Settings, token: str) -> ManagedProcess:
+    server = ManagedProcess(
+        "gateway", [sys.executable, "-m", "uvicorn", "channels.app:create_app", "--factory",
+                    "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log"],
+        env={**settings.as_env(), "HOTLINE_RASA_AUTH_TOKEN": token}, cwd=settings.project_root,
+        log_dir=settings.var_dir / "logs")
+    server.wait_until_ready(f"{settings.gateway_url}/health", 60)
+    return server
+
+
 @contextmanager
-def running_stack(settings: Settings, token: str) -> Iterator[tuple[ManagedProcess, ManagedProcess]]:
-    """The action server and Rasa, up and answering, for as long as the block runs."""
-    actions = start_action_server(settings)
-    rasa = None
-    try:
-        rasa = start_rasa(settings, token)
-        yield actions, rasa
-    finally:
-        if rasa:
-            rasa.stop()
-        actions.stop()
+def running_stack(settings: Settings, token: str, gateway: bool = False) -> Iterator[list[ManagedProcess]]:
+    """The action server and Rasa (and the gateway), answering, for as long as the block runs."""
+    with ExitStack() as stack:
+        started: list[ManagedProcess] = []
+        for start in (start_action_server, lambda s: start_rasa(s, token),
+                      *([lambda s: start_gateway(s, token)] if gateway else [])):
+            server = start(settings)
+            stack.callback(server.stop)
+            started.append(server)
+        yield started

@@ -103,7 +103,7 @@ DEMO_IDENTITIES = (
                  "broadband and mobile, lives in an outage area, an open trouble ticket"),
     DemoIdentity("ACC-1000004", "Dev", "Patel", "9876", date(2001, 1, 9), "Bristol",
                  "BS1 5TR", ("UNLIMITED_PLUS",), "FIBRE_500",
-                 "Unlimited Plus on eSIM, near the data limit of nothing, autopay on"),
+                 "Unlimited Plus on eSIM and Fibre 500, autopay on"),
 )
 
 
