@@ -62,7 +62,8 @@ def history(tracker: Tracker) -> list[str]:
 def send(dispatcher: CollectingDispatcher, answer: Answer, voice: bool) -> None:
     if answer.citations and not voice:
         sources = "\n".join(f"• {c.title}: {c.url}" for c in answer.citations)
-        dispatcher.utter_message(text=f"{answer.text}\n\nSources:\n{sources}")
+        # One newline only: Rasa's REST channel splits a message at blank lines.
+        dispatcher.utter_message(text=f"{answer.text}\nSources:\n{sources}")
         dispatcher.utter_message(json_message={"citations": [c.__dict__ for c in answer.citations]})
     else:
         dispatcher.utter_message(text=answer.text)

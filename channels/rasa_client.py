@@ -88,8 +88,13 @@ def history_from_tracker(tracker: dict[str, Any]) -> list[dict[str, Any]]:
     """The messages of a conversation, as the web page shows them."""
     history: list[dict[str, Any]] = []
     for event in tracker.get("events") or []:
-        if event.get("event") == "user" and event.get("text") and not event["text"].startswith("/"):
-            history.append({"role": "user", "text": event["text"], "buttons": [], "citations": []})
+        if event.get("event") == "user" and event.get("text"):
+            text = event["text"]
+            if text.startswith("/"):  # a quick reply: show the button's title, as the page did
+                offered = history[-1]["buttons"] if history and history[-1]["role"] == "bot" else []
+                text = next((b["title"] for b in offered if b["payload"] == text), "")
+            if text:
+                history.append({"role": "user", "text": text, "buttons": [], "citations": []})
         elif event.get("event") == "bot":
             data = event.get("data") or {}
             custom = data.get("custom") or {}

@@ -41,7 +41,7 @@ def twiml(response: VoiceResponse) -> Response:
 
 def spoken(text: str) -> str:
     """Text fit for speech: no links, source lists, bullets or emoji."""
-    text = text.split("\n\nSources:")[0]
+    text = text.split("\nSources:")[0]
     text = _URL.sub("", text).replace("•", "")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     text = " ".join(line if line[-1] in ".!?:" else line + "." for line in lines)

@@ -40,6 +40,8 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _FIGURE = re.compile(r"£\s?\d[\d,]*(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:p|gb|mb|mbps|%|days?|months?|hours?|minutes?|digits?)\b|\b\d{3,}\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _MARKDOWN = re.compile(r"[*_`#>]+")
+_MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]+)\)")
+_URL = re.compile(r"https?://[^\s)\]]+")
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,10 @@ class KnowledgeAnswerer:
             return self.extractive(question, passages, "model returned nothing")
         cited = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(passages)})
         text = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(passages) else "", text).strip()
+        text = _MARKDOWN_LINK.sub(r"\1", text)
+        given_text = " ".join(p.text for p in passages)
+        if any(url not in given_text for url in _URL.findall(text)):
+            return self.extractive(question, passages, "a link not in the sources")
         invented = figures(text) - set().union(*(figures(p.text) for p in passages))
         if invented:
             return self.extractive(question, passages, f"numbers not in the sources: {sorted(invented)}")

@@ -38,11 +38,15 @@ def page(web_url):
         browser.close()
 
 
+def wait_for_count(page, test_id: str, count: int) -> None:
+    """Wait until at least `count` elements with this test id are on the page (no eval: the CSP forbids it)."""
+    page.get_by_test_id(test_id).nth(count - 1).wait_for(state="attached")
+
+
 def send(page, text: str, expect_bot_messages: int) -> None:
     page.get_by_test_id("input").fill(text)
     page.get_by_test_id("send").click()
-    page.wait_for_function(
-        f"document.querySelectorAll('[data-testid=msg-bot]').length >= {expect_bot_messages}")
+    wait_for_count(page, "msg-bot", expect_bot_messages)
     page.get_by_test_id("typing").wait_for(state="hidden")
 
 
@@ -56,7 +60,7 @@ def test_verify_ask_a_question_follow_citations_and_reload(page):
     chips = page.get_by_test_id("chip")
     assert "Explain my bill" in chips.all_inner_texts()
     page.get_by_test_id("chip").filter(has_text="Explain my bill").click()
-    page.wait_for_function("document.querySelectorAll('[data-testid=msg-bot]').length >= 5")
+    wait_for_count(page, "msg-bot", 5)
     assert "bill comes to" in bots.last.inner_text()
 
     count = bots.count()
@@ -67,8 +71,7 @@ def test_verify_ask_a_question_follow_citations_and_reload(page):
 
     before = page.get_by_test_id("chat-log").inner_text()
     page.reload()
-    page.wait_for_function(f"document.querySelectorAll('[data-testid=msg-bot]').length >= {bots.count() or 1}")
-    page.wait_for_function("document.querySelectorAll('[data-testid=msg-user]').length >= 4")
+    wait_for_count(page, "msg-user", 5)
     after = page.get_by_test_id("chat-log").inner_text()
     assert "Your latest bill" in after and "ACC-1000001" in after and "APN" in after
     assert len(after) >= len(before) * 0.8

@@ -110,3 +110,12 @@ def test_citations_can_be_switched_off(answerer_with):
     answer = answerer_with(ScriptedModel("Wi-Fi Calling is free on all plans [1]."), citations_enabled=False).answer(
         "tell me about wifi calling")
     assert answer.citations == []
+
+
+def test_markdown_links_are_flattened_and_invented_links_refused(answerer_with):
+    flattened = answerer_with(ScriptedModel("Use [Wi-Fi Calling](x) in your phone settings [1].")).answer(
+        "tell me about wifi calling")
+    assert flattened.source == "model" and flattened.text.startswith("Use Wi-Fi Calling in")
+    invented = answerer_with(ScriptedModel("See https://wifi.example.com for details [1].")).answer(
+        "tell me about wifi calling")
+    assert invented.source == "extract" and "wifi.example.com" not in invented.text
