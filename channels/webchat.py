@@ -70,7 +70,7 @@ async def post_message(session_id: str, request: Request) -> JSONResponse:
     except json.JSONDecodeError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "Malformed JSON") from error
     except MessageRejected as error:
-        code = status.HTTP_429_TOO_MANY_REQUESTS if error.code == "rate_limited" else status.HTTP_422_UNPROCESSABLE_ENTITY
+        code = status.HTTP_429_TOO_MANY_REQUESTS if error.code == "rate_limited" else status.HTTP_422_UNPROCESSABLE_CONTENT
         return JSONResponse({"error": error.code, "message": str(error)}, status_code=code)
     try:
         turn = await take_turn(gateway, session_id, text)
