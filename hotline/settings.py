@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     hybrid_bm25: bool = True  # BM25 re-scoring raised hit@4 on the QA set (docs/benchmarks.md)
     # A generated answer less similar than this to the question is treated as "not covered".
     answer_min_similarity: float = 0.3
+    # Share of a generated answer's content words that must appear in its passages.
+    answer_min_support: float = 0.6
     citations_enabled: bool = True
     history_turns: int = 2  # earlier customer turns added to the retrieval query
 

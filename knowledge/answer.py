@@ -37,7 +37,10 @@ NO_ANSWER_TEXT = ("I'm sorry, I don't have information about that in our help ar
                   "Would you like me to connect you to one of our team?")
 NO_ANSWER_VOICE = "Sorry, I don't have information about that. Would you like me to put you through to one of our team?"
 _MARKER = re.compile(r"\[(\d+)\]")
-_FIGURE = re.compile(r"£\s?\d[\d,]*(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:p|gb|mb|mbps|%|days?|months?|hours?|minutes?|digits?)\b|\b\d{3,}\b", re.I)
+_FIGURE = re.compile(r"£\s?\d[\d,]*(?:\.\d+)?|\d+(?:\.\d+)?\s?(?:p|g|gb|mb|mbps|%|days?|months?|hours?|minutes?|digits?)\b|\b\d{3,}\b", re.I)
+_CONTENT_WORD = re.compile(r"[a-z0-9£]{3,}")
+_FUNCTION_WORDS = set("the and for are you your our with can will does not yes but this that they them their there "
+                      "here when what how which who than then also any all more most just only per its it's".split())
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _MARKDOWN = re.compile(r"[*_`#>]+")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]+)\)")
@@ -69,6 +72,13 @@ def figures(text: str) -> set[str]:
 _QUOTE_FIRST = re.compile(
     r"\b(how much|cost|price|charge[ds]?|fee|pay for|£|can i|can my|does my|do i (get|need|have)|is (my|it|there)|"
     r"will (i|my)|am i|eligible|support(ed|s)?|included|work (on|with|in))\b", re.I)
+
+
+def support(text: str, passages: list[Passage]) -> float:
+    """The share of the answer's content words that appear in the passages it was given."""
+    words = [w for w in _CONTENT_WORD.findall(text.lower()) if w not in _FUNCTION_WORDS]
+    given = set(_CONTENT_WORD.findall(" ".join(p.text for p in passages).lower()))
+    return sum(word in given for word in words) / len(words) if words else 1.0
 
 
 def sentences_of(passage: Passage) -> list[str]:
@@ -162,6 +172,8 @@ class KnowledgeAnswerer:
             return self.extractive(question, passages, f"banned phrase: {phrase}")
         if self.similarity(question, text) < self.settings.answer_min_similarity:
             return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note="answer does not address the question")
+        if support(_MARKER.sub("", text), passages) < self.settings.answer_min_support:
+            return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note="answer not supported by the sources")
         used = [passages[n - 1] for n in cited] or passages[:1]
         return Answer(text, "answered", self.citations(used), passages, "model")
 

@@ -7,6 +7,7 @@ destroy the assistant's own slots (a roaming country, a bill month).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -19,13 +20,15 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider  # noqa: E402
 from presidio_analyzer.predefined_recognizers import (  # noqa: E402
     CreditCardRecognizer, EmailRecognizer, PhoneRecognizer, SpacyRecognizer)
 
+logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)  # one warning per spaCy label otherwise
+
 ENTITIES = ("PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "IMEI", "ICCID",
             "ACCOUNT_NUMBER", "STREET_ADDRESS", "DATE_OF_BIRTH", "PIN")
 SCORE_THRESHOLD = 0.4  # the phone recognizer scores exactly 0.4
 # Words that look like names to spaCy but are the operator's own vocabulary.
 NOT_PEOPLE = {"starter", "essential", "unlimited", "unlimited plus", "fibre", "boost", "brightwave",
               "pac", "stac", "puk", "esim", "apn", "wi-fi", "call shield", "content lock",
-              "mbps", "gbps"}
+              "mbps", "gbps", "flip", "fold", "z flip", "z fold", "pixel", "galaxy", "iphone", "samsung"}
 _DATE = r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[A-Za-z]{3,9}\s+\d{4}|[A-Za-z]{3,9}\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})"
 _STREET_TYPES = ("Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Grove|Close|Drive|Dr|Way|Place|Court|Crescent|"
                  "Terrace|Gardens|Hill|Park|Square|Mews|Row|Walk|View|Rise")

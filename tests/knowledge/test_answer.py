@@ -119,3 +119,13 @@ def test_markdown_links_are_flattened_and_invented_links_refused(answerer_with):
     invented = answerer_with(ScriptedModel("See https://wifi.example.com for details [1].")).answer(
         "tell me about wifi calling")
     assert invented.source == "extract" and "wifi.example.com" not in invented.text
+
+
+def test_answers_with_words_the_sources_lack_are_declined(answerer_with):
+    answer = answerer_with(ScriptedModel("Wi-Fi Calling earns loyalty reward points redeemable for gadgets [1].")).answer(
+        "tell me about wifi calling")
+    assert answer.status == "no_answer" and answer.note == "answer not supported by the sources"
+
+
+def test_a_device_name_is_not_mistaken_for_a_person(pii):
+    assert pii.redact("can my Galaxy Z Flip use an eSIM?") == "can my Galaxy Z Flip use an eSIM?"
