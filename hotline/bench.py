@@ -15,7 +15,8 @@ import httpx
 from hotline.settings import Settings
 from hotline.stack import auth_token, running_stack
 
-NLU_ONLY = ["hi there", "are you a bot?", "what can you do", "thanks a lot", "tell me a joke about cats"]
+NLU_ONLY = ["hi there", "are you a bot?", "what can you do", "thanks a lot", "bye for now"]
+SESSION_TURNS = 20  # a new conversation every so often, as real traffic has
 VERIFY = ["what's my bill", "ACC-1000001", "1234"]
 DATABASE = ["what's my bill", "how much data have I used", "explain my bill", "what plans do you have"]
 
@@ -43,12 +44,14 @@ def run_turn_benchmark(settings: Settings, turns: int) -> dict[str, dict[str, fl
     """Start the servers, warm them up, then alternate NLU-only and database turns."""
     token = auth_token(settings)
     samples: dict[str, list[float]] = {"nlu_only": [], "database_action": []}
-    with running_stack(settings, token), httpx.Client(timeout=30) as client:
+    with running_stack(settings, token), httpx.Client(timeout=60) as client:
         url = f"{settings.rasa_url}/webhooks/rest/webhook"
-        sender = f"bench-{uuid.uuid4().hex[:8]}"
-        for text in VERIFY:
-            timed_turn(client, url, sender, text)
+        timed_turn(client, url, "bench-warm-up", "what are the APN settings?")  # waits for the model to load
         for index in range(turns):
+            if index % SESSION_TURNS == 0:
+                sender = f"bench-{uuid.uuid4().hex[:8]}"
+                for text in VERIFY:
+                    timed_turn(client, url, sender, text)
             kind, texts = ("nlu_only", NLU_ONLY) if index % 2 == 0 else ("database_action", DATABASE)
             samples[kind].append(timed_turn(client, url, sender, texts[index // 2 % len(texts)]))
     return {kind: summarise(values) for kind, values in samples.items()}
@@ -115,7 +118,7 @@ def run_channel_benchmark(settings: Settings, turns_per_session: int = 6) -> dic
                                            "rate_limit_messages": 1000})
     token = auth_token(settings)
     with running_stack(settings, token, gateway=True):
-        _web_chat(settings.gateway_url, 1, ["hello"])  # warm up
+        _web_chat(settings.gateway_url, 1, ["hello", KNOWLEDGE_TURNS[0]])  # warm up, model loaded
         return {
             "web_nlu_1_session": summarise(_web_chat(settings.gateway_url, 1, NLU_ONLY * 4)),
             "web_nlu_20_sessions": summarise(_web_chat(settings.gateway_url, 20, NLU_ONLY[:turns_per_session])),
