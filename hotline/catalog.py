@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OPERATOR_NAME = "Brightwave"
-
-
 @dataclass(frozen=True)
 class PlanSpec:
     code: str

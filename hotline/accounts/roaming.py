@@ -23,10 +23,6 @@ def find_country(session: Session, text: str) -> RoamingRate | None:
     return None
 
 
-def known_countries(session: Session) -> list[str]:
-    return list(session.scalars(select(RoamingRate.country).order_by(RoamingRate.country)))
-
-
 @dataclass(frozen=True)
 class RoamingPrice:
     rate: RoamingRate
