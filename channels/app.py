@@ -5,15 +5,26 @@ Run with `uvicorn channels.app:create_app --factory` (`hotline run` does).
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from channels import twilio_sms, twilio_voice, webchat
+from channels import analytics, console, twilio_sms, twilio_voice, webchat
 from channels.state import Gateway
 from hotline.settings import Settings, get_settings
+
+
+async def end_idle_conversations(gateway: Gateway, every_s: float = 30.0) -> None:
+    """Session expiry: conversations idle longer than Rasa's session timeout end (and get summarised)."""
+    idle_for = timedelta(minutes=gateway.settings.conversation_idle_end_minutes)
+    while True:
+        for conversation_id in await gateway.conversations.end_idle(idle_for):
+            await gateway.tell_customer(conversation_id, {"type": "ended", "by": "idle"})
+        await asyncio.sleep(every_s)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,15 +32,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.gateway = Gateway.from_settings(settings)
+        app.state.gateway = gateway = Gateway.from_settings(settings)
+        sweeper = asyncio.create_task(end_idle_conversations(gateway))
         yield
-        await app.state.gateway.rasa.close()
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
+        await gateway.rasa.close()
 
     app = FastAPI(title="Hotline gateway", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=webchat.STATIC_DIR), name="static")
     app.include_router(webchat.router)
     app.include_router(twilio_voice.router)
     app.include_router(twilio_sms.router)
+    app.include_router(console.router)
+    app.include_router(analytics.router)
 
     @app.get("/health")
     async def health(request: Request) -> dict:

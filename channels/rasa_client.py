@@ -70,6 +70,15 @@ class RasaClient:
         except (httpx.HTTPError, ValueError) as error:
             raise RasaUnavailable(str(error)) from error
 
+    async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        """Add events without a prediction: pause/resume for agent takeover, an agent's message."""
+        try:
+            response = await self._http.post(f"/conversations/{sender}/tracker/events",
+                                             params={**self._token, "include_events": "NONE"}, json=events)
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(str(error)) from error
+
     async def latest_intent(self, sender: str) -> str | None:
         tracker = await self.tracker(sender)
         return ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
@@ -85,23 +94,38 @@ class RasaClient:
 
 
 def history_from_tracker(tracker: dict[str, Any]) -> list[dict[str, Any]]:
-    """The messages of a conversation, as the web page shows them."""
+    """The messages of a conversation, as the web page shows them and transcripts store them.
+
+    Each carries its time ("at", epoch seconds); customer turns also carry the intent NLU
+    gave them and the form slot being asked for when they were written ("asked_for");
+    messages an agent sent from the console have the role "agent".
+    """
     history: list[dict[str, Any]] = []
+    asked_for = None
     for event in tracker.get("events") or []:
-        if event.get("event") == "user" and event.get("text"):
+        kind = event.get("event")
+        if kind == "slot" and event.get("name") == "requested_slot":
+            asked_for = event.get("value")
+        elif kind == "active_loop" and not event.get("name"):
+            asked_for = None
+        elif kind == "user" and event.get("text"):
             text = event["text"]
             if text.startswith("/"):  # a quick reply: show the button's title, as the page did
                 offered = history[-1]["buttons"] if history and history[-1]["role"] == "bot" else []
                 text = next((b["title"] for b in offered if b["payload"] == text), "")
             if text:
-                history.append({"role": "user", "text": text, "buttons": [], "citations": []})
-        elif event.get("event") == "bot":
+                history.append({"role": "user", "text": text, "buttons": [], "citations": [],
+                                "at": event.get("timestamp"), "asked_for": asked_for,
+                                "intent": ((event.get("parse_data") or {}).get("intent") or {}).get("name")})
+        elif kind == "bot":
             data = event.get("data") or {}
             custom = data.get("custom") or {}
-            if "citations" in custom and history and history[-1]["role"] == "bot":
+            if "citations" in custom and history and history[-1]["role"] in ("bot", "agent"):
                 history[-1]["citations"] = custom["citations"]
             if event.get("text") or data.get("buttons"):
-                history.append({"role": "bot", "text": event.get("text") or "", "citations": [],
+                agent = (event.get("metadata") or {}).get("agent")
+                history.append({"role": "agent" if agent else "bot", "text": event.get("text") or "",
+                                "citations": [], "at": event.get("timestamp"),
                                 "buttons": [{"title": b.get("title", ""), "payload": b.get("payload", "")}
                                             for b in data.get("buttons") or []]})
     return history

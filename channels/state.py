@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from fastapi import WebSocket
+from fastapi import WebSocket, WebSocketDisconnect
 
+from channels.assist import AgentAssist
 from channels.conversations import ConversationStore
 from channels.limits import RateLimiter
 from channels.rasa_client import RasaClient, Turn
@@ -29,10 +30,21 @@ class Gateway:
     rasa: RasaClient
     conversations: ConversationStore
     limiter: RateLimiter
+    assist: AgentAssist
     sockets: dict[str, WebSocket] = field(default_factory=dict)
+    sign_ins: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300))  # per console username
     calls: dict[str, CallState] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Gateway":
         return cls(settings, RasaClient(settings), ConversationStore(settings.database_url),
-                   RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_s))
+                   RateLimiter(settings.rate_limit_messages, settings.rate_limit_window_s), AgentAssist(settings))
+
+    async def tell_customer(self, conversation_id: str, frame: dict) -> None:
+        """Push a frame to the web-chat page if it is connected (else it sees it in the history)."""
+        socket = self.sockets.get(conversation_id)
+        if socket is not None:
+            try:
+                await socket.send_json(frame)
+            except (RuntimeError, WebSocketDisconnect):  # closed between the lookup and the send
+                pass

@@ -80,6 +80,7 @@ async def answer_call_turn(gateway: Gateway, call_sid: str, call: CallState, tur
     sayings = [spoken(reply.text) for reply in turn.replies]
     if turn.handoff:
         await gateway.conversations.hand_off(call_sid, str(turn.handoff.get("reason", "")))
+        gateway.assist.prepare()
         response = VoiceResponse()
         for saying in sayings:
             response.say(saying, **VOICE)

@@ -26,9 +26,15 @@ async def page() -> FileResponse:
         "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:"})
 
 
+async def live_session(gateway: Gateway, session_id: str) -> bool:
+    conversation = await gateway.conversations.get(session_id) if SESSION_ID.match(session_id) else None
+    return conversation is not None and conversation.ended_at is None
+
+
 async def known_session(gateway: Gateway, session_id: str) -> None:
-    if not SESSION_ID.match(session_id) or await gateway.conversations.get(session_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Unknown chat session")
+    """A session the page can use; an ended one is gone, so the page starts afresh."""
+    if not await live_session(gateway, session_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Unknown or ended chat session")
 
 
 @router.post("/api/chat/sessions", status_code=status.HTTP_201_CREATED)
@@ -44,8 +50,8 @@ async def history(session_id: str, request: Request) -> dict:
         messages = history_from_tracker(await gateway.rasa.tracker(session_id))
     except RasaUnavailable as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, APOLOGY) from error
-    conversation = await gateway.conversations.get(session_id)
-    return {"messages": messages, "handoff": conversation.handoff}
+    handoff = await gateway.conversations.handoff(session_id)
+    return {"messages": messages, "handoff": bool(handoff and not handoff.handed_back_at)}
 
 
 async def take_turn(gateway: Gateway, session_id: str, text: str) -> Turn:
@@ -53,7 +59,17 @@ async def take_turn(gateway: Gateway, session_id: str, text: str) -> Turn:
     await gateway.conversations.touch(session_id)
     if turn.handoff:
         await gateway.conversations.hand_off(session_id, str(turn.handoff.get("reason", "")))
+        gateway.assist.prepare()
     return turn
+
+
+@router.post("/api/chat/sessions/{session_id}/end")
+async def end_session(session_id: str, request: Request) -> dict[str, str]:
+    """The customer closed the chat: its transcript and summary are made in the background."""
+    gateway: Gateway = request.app.state.gateway
+    await known_session(gateway, session_id)
+    await gateway.conversations.end(session_id)
+    return {"status": "ended"}
 
 
 @router.post("/api/chat/sessions/{session_id}/messages")
@@ -83,7 +99,7 @@ async def post_message(session_id: str, request: Request) -> JSONResponse:
 async def chat_socket(websocket: WebSocket, session_id: str) -> None:
     gateway: Gateway = websocket.app.state.gateway
     await websocket.accept()
-    if not SESSION_ID.match(session_id) or await gateway.conversations.get(session_id) is None:
+    if not await live_session(gateway, session_id):
         await websocket.send_json({"type": "error", "code": "unknown_session", "message": "Unknown chat session."})
         await websocket.close(code=4404)
         return

@@ -28,11 +28,12 @@ def seed(
 ) -> None:
     """Recreate the customer database with deterministic demo data."""
     from hotline.db import make_engine
-    from hotline.db.seed import has_customers, seed_database
+    from hotline.db.seed import ensure_demo_agent, has_customers, seed_database
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
     if if_empty and has_customers(engine):
+        ensure_demo_agent(engine)
         console.print("The customer database is already seeded.")
         return
     count = customers or settings.seed_customers
@@ -64,14 +65,20 @@ Press Ctrl-C to stop everything.""")
 
 @app.command()
 def run() -> None:
-    """Start the action server, the Rasa server and the gateway; keep them up until Ctrl-C."""
+    """Start the action server, the Rasa server, the gateway and the worker; keep them up until Ctrl-C."""
+    import signal
+
     from hotline.stack import auth_token, running_stack
 
+    def stop_on_sigterm(signum, frame):  # `kill` and container stops clean up like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     settings = get_settings()
     token = auth_token(settings)
     try:
         with ExitStack() as stack:
-            with console.status("Starting the action server, the Rasa server and the gateway (about a minute)..."):
+            with console.status("Starting the action server, the Rasa server, the gateway and the worker (about a minute)..."):
                 servers = stack.enter_context(running_stack(settings, token, gateway=True))
             _print_welcome(token)
             while all(server.process.poll() is None for server in servers):
@@ -109,6 +116,47 @@ def shell() -> None:
     finally:
         if actions:
             actions.stop()
+
+
+@app.command()
+def worker() -> None:
+    """Process finished conversations: redacted transcript, summary, intents and topics."""
+    import asyncio
+    import logging
+    import signal
+
+    from hotline.insights.worker import PostConversationWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the API token
+    settings = get_settings()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        processor = await asyncio.to_thread(PostConversationWorker.from_settings, settings)
+        logging.getLogger("hotline.worker").info("ready; queue %s", processor.queue.counts())
+        await processor.run(stop)
+
+    asyncio.run(serve())
+
+
+agents = typer.Typer(help="Contact-centre agents who can sign in to the console.", no_args_is_help=True)
+app.add_typer(agents, name="agent")
+
+
+@agents.command("add")
+def add_agent(
+    username: str,
+    name: str = typer.Option(..., "--name", help="The name customers see, e.g. 'Sam'."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create an agent, or reset an existing agent's name and password."""
+    from hotline.agents import save_agent
+
+    save_agent(get_settings().database_url, username, name, password)
+    console.print(f"Agent {username} can now sign in at {get_settings().gateway_url}/console")
 
 
 @app.command()

@@ -90,6 +90,17 @@ class Settings(BaseSettings):
     voice_silence_limit: int = 2  # silent turns before a polite goodbye
     sms_id_secret: SecretStr = SecretStr("hotline-sms")  # pseudonymous SMS conversation ids
 
+    # After the conversation: when idle conversations end, and the summary model call.
+    conversation_idle_end_minutes: float = 30.0  # Rasa's session expiry
+    summary_transcript_chars: int = 3600
+    summary_max_tokens: int = 360
+    summary_timeout_s: float = 150.0
+    worker_poll_s: float = 1.0
+    worker_lease_s: float = 330.0  # a job whose worker vanished is retried after this (> 2 model calls)
+    worker_max_attempts: int = 4
+    # The agent console.
+    agent_session_hours: float = 10.0
+
     # Build the knowledge pipeline when the action server starts, not on the first question.
     warm_up_knowledge: bool = False
 

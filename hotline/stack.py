@@ -121,7 +121,7 @@ def start_rasa(settings: Settings, token: str) -> ManagedProcess:
     if not settings.rasa_model.exists():
         raise FileNotFoundError(f"No trained model at {settings.rasa_model}: run `make model`.")
     server = ManagedProcess(
-        "rasa", [str(settings.rasa_executable), "run", "--enable-api", "--auth-token", token,
+        "rasa", [str(settings.rasa_executable), "run", "--enable-api", f"--auth-token={token}",
                  "-i", settings.rasa_host, "-p", str(settings.rasa_port),
                  "-m", str(settings.rasa_model), "--endpoints", str(write_endpoints(settings)),
                  "--credentials", str(settings.bot_dir / "credentials.yml")],
@@ -141,13 +141,24 @@ def start_gateway(settings: Settings, token: str) -> ManagedProcess:
     return server
 
 
+def start_worker(settings: Settings, token: str) -> ManagedProcess:
+    """The post-conversation worker; it has no port, so 'ready' means it is still running."""
+    worker = ManagedProcess("worker", [sys.executable, "-m", "hotline.cli", "worker"],
+                            env={**settings.as_env(), "HOTLINE_RASA_AUTH_TOKEN": token},
+                            cwd=settings.project_root, log_dir=settings.var_dir / "logs")
+    time.sleep(1)
+    if worker.process.poll() is not None:
+        raise RuntimeError(f"The worker exited with code {worker.process.returncode}; see var/logs/worker.log")
+    return worker
+
+
 @contextmanager
 def running_stack(settings: Settings, token: str, gateway: bool = False) -> Iterator[list[ManagedProcess]]:
-    """The action server and Rasa (and the gateway), answering, for as long as the block runs."""
+    """The action server and Rasa (and the gateway with its worker), answering, for as long as the block runs."""
     with ExitStack() as stack:
         started: list[ManagedProcess] = []
         for start in (start_action_server, lambda s: start_rasa(s, token),
-                      *([lambda s: start_gateway(s, token)] if gateway else [])):
+                      *([lambda s: start_gateway(s, token), lambda s: start_worker(s, token)] if gateway else [])):
             server = start(settings)
             stack.callback(server.stop)
             started.append(server)

@@ -11,6 +11,7 @@ import numpy as np
 from rouge_score import rouge_scorer
 from tqdm import tqdm
 
+from hotline.insights.evaluate import evaluate_extraction
 from hotline.settings import Settings
 from knowledge.embeddings import load_embedder
 from knowledge.pii import get_pii_filter
@@ -24,6 +25,8 @@ FLOORS = {
     "qa.rougeL": 0.2, "qa.embedding_similarity": 0.5, "retrieval.hit_at_k": 0.85,
     "pii.precision": 0.9, "pii.recall": 0.9, "injection.block_rate": 0.6,
     "injection.benign_pass_rate": 0.85,
+    "extraction.json_valid_rate": 0.9, "extraction.intent_accuracy": 0.4, "extraction.topic_f1": 0.3,
+    "extraction.summary_rougeL": 0.2,
 }
 
 
@@ -128,6 +131,7 @@ def evaluate_injection(rows: list[dict], safety: SafetyClassifier) -> dict:
 def run_evaluation(settings: Settings, quick: bool = False) -> dict:
     qa_rows = load_jsonl("qa.jsonl")
     qa = evaluate_qa(settings, quick_subset(qa_rows) if quick else qa_rows)
+    conversations = load_jsonl("conversations.jsonl")
     return {
         "mode": "quick" if quick else "full",
         "model": str(settings.llm_model_path) if settings.llm_backend == "llama_cpp" else settings.openai_model,
@@ -137,6 +141,7 @@ def run_evaluation(settings: Settings, quick: bool = False) -> dict:
         "pii": evaluate_pii(load_jsonl("pii.jsonl")),
         "injection": evaluate_injection(load_jsonl("injection.jsonl"),
                                         SafetyClassifier(load_embedder(settings.embedding_model))),
+        "extraction": evaluate_extraction(settings, conversations[::6] if quick else conversations),
     }
 
 
@@ -152,6 +157,7 @@ def check_floors(report: dict) -> list[str]:
 
 def render(report: dict) -> str:
     qa, retrieval, pii, injection = report["qa"], report["retrieval"], report["pii"], report["injection"]
+    extraction = report["extraction"]
     return "\n".join([
         f"Evaluation ({report['mode']}), model {Path(report['model']).name}",
         f"  QA ({qa['questions']} questions): ROUGE-3 {qa['rouge3']:.3f}  ROUGE-L {qa['rougeL']:.3f}  "
@@ -166,4 +172,11 @@ def render(report: dict) -> str:
         f"F1 {pii['f1']:.3f}  {pii['ms_per_utterance']:.1f} ms each",
         f"  Injection ({injection['attempts']} attempts): blocked {injection['block_rate']:.3f}  "
         f"benign allowed {injection['benign_pass_rate']:.3f}  {injection['by_kind']}",
+        f"  Summaries ({extraction['conversations']} conversations): summary ROUGE-L {extraction['summary_rougeL']:.3f}  "
+        f"intent accuracy {extraction['intent_accuracy']:.3f}  topic F1 {extraction['topic_f1']:.3f} "
+        f"(P {extraction['topic_precision']:.3f} R {extraction['topic_recall']:.3f})",
+        f"    JSON valid {extraction['json_valid_rate']:.3f} (first try {extraction['json_valid_first_try']:.3f})  "
+        f"resolved accuracy {extraction['resolved_accuracy']:.3f}  end sentiment accuracy "
+        f"{extraction['sentiment_end_accuracy']:.3f}  latency p50 {extraction['latency_p50_s']:.1f} s  "
+        f"p95 {extraction['latency_p95_s']:.1f} s",
     ])

@@ -21,6 +21,8 @@
   const TEXT = {
     reconnecting: 'Reconnecting…',
     handoff: "You're being connected to a member of our team…",
+    agentJoined: (name) => `You're chatting with ${name} from our team.`,
+    ended: 'This chat has ended. Thanks for contacting Brightwave. Start a new conversation any time.',
     agentLabel: 'Agent',
     sources: 'Sources',
     quickReplies: 'Quick replies',
@@ -474,6 +476,16 @@
       case 'handoff':
         setHandoff(true);
         break;
+      case 'agent_joined':
+        state.handoff = true;
+        showStatus(ui.handoff, TEXT.agentJoined(asText(frame.name) || TEXT.agentLabel));
+        break;
+      case 'handback':
+        setHandoff(false);
+        break;
+      case 'ended':
+        showEnded();
+        break;
       case 'error': {
         const code = asText(frame.code);
         // The gateway sends this before closing a socket for an unknown session (close code 4404);
@@ -615,7 +627,38 @@
     connect(state.generation);
   }
 
+  /** Tell the gateway a session is over so it is summarised now, not after the idle timeout. */
+  function endSession(sessionId) {
+    if (!sessionId) return;
+    fetch(`${SESSIONS_URL}/${encodeURIComponent(sessionId)}/end`, { method: 'POST', keepalive: true }).catch(() => {});
+  }
+
+  /** The chat is over (the customer ended it, an agent closed it, or it timed out): no more sending. */
+  function showEnded() {
+    state.generation += 1;
+    clearTimeout(state.retryTimer);
+    state.retryTimer = null;
+    dropSocket();
+    state.sessionId = null;
+    clearSessionId();
+    setTyping(false);
+    setHandoff(false);
+    ui.input.disabled = true;
+    ui.send.disabled = true;
+    ui.endChat.hidden = true;
+    appendNotice(TEXT.ended);
+  }
+
+  function endChat() {
+    endSession(state.sessionId);
+    showEnded();
+  }
+
   function newConversation() {
+    if (!ui.input.disabled) endSession(state.sessionId);
+    ui.input.disabled = false;
+    ui.send.disabled = false;
+    ui.endChat.hidden = false;
     state.generation += 1;
     clearTimeout(state.retryTimer);
     state.retryTimer = null;
@@ -648,6 +691,7 @@
       send: $('send'),
       counter: $('counter'),
       newConversation: $('new-conversation'),
+      endChat: $('end-chat'),
     };
     const missing = Object.keys(ui).filter((k) => !ui[k]);
     if (missing.length) {
@@ -669,6 +713,7 @@
     });
     ui.input.addEventListener('input', onInputChanged);
     ui.newConversation.addEventListener('click', newConversation);
+    ui.endChat.addEventListener('click', endChat);
     window.addEventListener('offline', onOffline);
     window.addEventListener('online', onOnline);
 

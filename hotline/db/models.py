@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -283,3 +283,93 @@ class Conversation(Base):
     ended_at: Mapped[datetime | None]
     handoff: Mapped[bool] = mapped_column(default=False)
     handoff_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Handoff(Base):
+    """A conversation handed to a person: who took it over, and whether it went back to the assistant."""
+
+    __tablename__ = "handoffs"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime]
+    agent: Mapped[str | None] = mapped_column(String(64))  # the agent's username while they hold it
+    taken_over_at: Mapped[datetime | None]
+    handed_back_at: Mapped[datetime | None]
+
+
+class Transcript(Base):
+    """A finished conversation with personal data replaced by labels like <PERSON>."""
+
+    __tablename__ = "transcripts"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    turn_count: Mapped[int]  # customer turns
+    handoff: Mapped[bool]
+    verified: Mapped[bool]
+    turns: Mapped[list] = mapped_column(JSON)  # [{"role", "text", "at", "intent"}], redacted
+
+
+class ConversationSummary(Base):
+    """What the local model extracted from a transcript, or why it could not."""
+
+    __tablename__ = "conversation_summaries"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))  # ok | failed
+    summary: Mapped[str | None] = mapped_column(Text)
+    primary_intent: Mapped[str | None] = mapped_column(String(32))
+    secondary_intents: Mapped[list] = mapped_column(JSON, default=list)
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    sentiment_start: Mapped[str | None] = mapped_column(String(8))
+    sentiment_end: Mapped[str | None] = mapped_column(String(8))
+    resolved: Mapped[bool | None]
+    follow_up_actions: Mapped[list] = mapped_column(JSON, default=list)
+    attempts: Mapped[int]
+    error: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float]
+    created_at: Mapped[datetime]
+
+
+class PostConversationJob(Base):
+    """Durable queue entry: a finished conversation waiting for its transcript and summary.
+
+    Written in the same transaction that ends the conversation, so no ending is lost;
+    a worker that dies mid-job leaves a lease that expires and another worker retries.
+    """
+
+    __tablename__ = "post_conversation_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(8), index=True)  # pending | running | done | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class Agent(Base):
+    """A contact-centre agent who can sign in to the console."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+
+
+class AgentSession(Base):
+    """A signed-in console session; only the token's hash is stored."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    expires_at: Mapped[datetime]

@@ -17,8 +17,10 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from hotline import catalog
+from hotline.agents import hash_password
 from hotline.db.models import (
     AddonPurchase,
+    Agent,
     Base,
     Bill,
     BillItem,
@@ -90,6 +92,9 @@ class DemoIdentity:
     broadband_plan: str | None
     story: str  # what the demo shows; rendered in the README
 
+
+# The console's demo sign-in (username, name customers see, password); `hotline agent add` makes real ones.
+DEMO_AGENT = ("agent", "Sam", "brightwave-demo")
 
 DEMO_IDENTITIES = (
     DemoIdentity("ACC-1000001", "Alice", "Morgan", "1234", date(1985, 3, 12), "London",
@@ -379,3 +384,14 @@ def seed_database(engine: Engine, *, seed: int, customers: int, today: date) -> 
     with Session(engine) as session:
         Seeder(session, seed, today).run(customers)
         session.commit()
+    ensure_demo_agent(engine)
+
+
+def ensure_demo_agent(engine: Engine) -> None:
+    """The demo console sign-in, when no agent exists yet (also for databases seeded before agents existed)."""
+    Base.metadata.create_all(engine, tables=[Agent.__table__])
+    with Session(engine) as session:
+        if session.scalar(select(func.count()).select_from(Agent)) == 0:
+            session.add(Agent(username=DEMO_AGENT[0], display_name=DEMO_AGENT[1],
+                              password_hash=hash_password(DEMO_AGENT[2])))
+            session.commit()

@@ -7,7 +7,9 @@ import shutil
 import pytest
 
 from hotline.settings import PROJECT_ROOT, Settings, get_settings
-from hotline.stack import start_action_server, start_rasa
+from hotline.stack import start_action_server, start_gateway, start_rasa, start_worker
+from tests.integration.browser_helpers import CHROMIUM, FLAGS
+from tests.integration.gateway_helpers import gateway_settings
 
 MODEL = PROJECT_ROOT / "bot" / "models" / "hotline.tar.gz"
 TOKEN = "test-token-123"
@@ -31,3 +33,32 @@ def live(tmp_path_factory, seeded_template):
     yield state
     state["rasa"].stop()
     actions.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(live):
+    """The real post-conversation worker process (local model included), over the live servers."""
+    process = start_worker(live["settings"], live["token"])
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def web_url(live):
+    """The gateway as its own process, for the browser."""
+    settings = gateway_settings(live)
+    gateway = start_gateway(settings, live["token"])
+    yield settings.gateway_url + "/"
+    gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Chromium is not installed: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
@@ -37,3 +38,17 @@ def twiml(response) -> ET.Element:
 
 def spoken_text(root: ET.Element) -> str:
     return " ".join(say.text or "" for say in root.iter("Say"))
+
+
+def gather(client, sid: str, **fields) -> ET.Element:
+    return twiml(signed_post(client, "/twilio/voice/gather", {"CallSid": sid, **fields}))
+
+
+def answered(client, sid: str, root: ET.Element) -> ET.Element:
+    """Follow the filler redirects, as Twilio does, until the answer arrives."""
+    for _ in range(400):
+        if root.find("Redirect") is None:
+            return root
+        time.sleep(0.05)
+        root = twiml(signed_post(client, root.find("Redirect").text, {"CallSid": sid}))
+    raise AssertionError("no answer after the fillers")

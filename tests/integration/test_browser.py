@@ -2,52 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from hotline.stack import start_gateway
-from tests.integration.gateway_helpers import gateway_settings
+from tests.integration.browser_helpers import browser_page, send, wait_for_count
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def web_url(live):
-    settings = gateway_settings(live)
-    gateway = start_gateway(settings, live["token"])
-    yield settings.gateway_url + "/"
-    gateway.stop()
 
 
 @pytest.fixture
-def page(web_url):
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Chromium is not installed: `make test` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 390, "height": 740})
-        page.set_default_timeout(90_000)
-        page.goto(web_url)
+def page(browser, web_url):
+    with browser_page(browser, 390, 740, web_url) as page:
         yield page
-        browser.close()
-
-
-def wait_for_count(page, test_id: str, count: int) -> None:
-    """Wait until at least `count` elements with this test id are on the page (no eval: the CSP forbids it)."""
-    page.get_by_test_id(test_id).nth(count - 1).wait_for(state="attached")
-
-
-def send(page, text: str, expect_bot_messages: int) -> None:
-    page.get_by_test_id("input").fill(text)
-    page.get_by_test_id("send").click()
-    wait_for_count(page, "msg-bot", expect_bot_messages)
-    page.get_by_test_id("typing").wait_for(state="hidden")
 
 
 def test_verify_ask_a_question_follow_citations_and_reload(page):

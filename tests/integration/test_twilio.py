@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -11,7 +10,7 @@ from fastapi.testclient import TestClient
 from channels.app import create_app
 from hotline.db import session_scope
 from hotline.db.models import Conversation
-from tests.integration.gateway_helpers import gateway_settings, signed_post, spoken_text, twiml
+from tests.integration.gateway_helpers import answered, gather, gateway_settings, signed_post, spoken_text, twiml
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
 
@@ -24,20 +23,6 @@ def client(live):
 
 def call_sid() -> str:
     return "CA" + uuid.uuid4().hex
-
-
-def gather(client, sid: str, **fields):
-    return twiml(signed_post(client, "/twilio/voice/gather", {"CallSid": sid, **fields}))
-
-
-def answered(client, sid: str, root):
-    """Follow the filler redirects, as Twilio does, until the answer arrives."""
-    for _ in range(400):
-        if root.find("Redirect") is None:
-            return root
-        time.sleep(0.05)
-        root = twiml(signed_post(client, root.find("Redirect").text, {"CallSid": sid}))
-    raise AssertionError("no answer after the fillers")
 
 
 def test_incoming_call_greets_and_listens_for_speech_and_keys(client):

@@ -1,0 +1,1 @@
+"""After the conversation: redacted transcripts, LLM extraction, the work queue, analytics."""

@@ -1,0 +1,89 @@
+"""The post-conversation worker: transcript, redaction, extraction, stored; one job at a time.
+
+Runs as its own process (`hotline worker`, started by `hotline run`) so summaries never
+compete with live turns for the action server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from channels.rasa_client import RasaClient, history_from_tracker
+from hotline.db import make_engine, session_scope
+from hotline.db.models import Base, Conversation, ConversationSummary, Transcript
+from hotline.insights.extraction import Extraction, InsightExtractor
+from hotline.insights.jobs import ClaimedJob, JobQueue
+from hotline.insights.transcript import redact_turns
+from hotline.settings import Settings
+from knowledge.llm import build_model
+from knowledge.pii import PiiFilter, get_pii_filter
+
+log = logging.getLogger("hotline.worker")
+
+
+def summary_row(conversation_id: str, extraction: Extraction | None) -> ConversationSummary:
+    now = datetime.now()
+    if extraction is None:  # nothing the customer said: nothing to summarise
+        return ConversationSummary(conversation_id=conversation_id, status="empty", attempts=0, seconds=0.0,
+                                   created_at=now, secondary_intents=[], topics=[], follow_up_actions=[])
+    if extraction.insights is None:
+        return ConversationSummary(conversation_id=conversation_id, status="failed", attempts=extraction.attempts,
+                                   error=extraction.error, seconds=extraction.seconds, created_at=now,
+                                   secondary_intents=[], topics=[], follow_up_actions=[])
+    return ConversationSummary(conversation_id=conversation_id, status="ok", attempts=extraction.attempts,
+                               seconds=extraction.seconds, created_at=now, **extraction.insights.model_dump())
+
+
+class PostConversationWorker:
+    def __init__(self, settings: Settings, rasa: RasaClient, pii: PiiFilter, extractor: InsightExtractor) -> None:
+        self.settings, self.rasa, self.pii, self.extractor = settings, rasa, pii, extractor
+        self.queue = JobQueue(settings.database_url, settings.worker_lease_s, settings.worker_max_attempts)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "PostConversationWorker":
+        Base.metadata.create_all(make_engine(settings.database_url))
+        return cls(settings, RasaClient(settings), get_pii_filter(),
+                   InsightExtractor(settings, build_model(settings)))
+
+    async def process(self, conversation_id: str) -> None:
+        tracker = await self.rasa.tracker(conversation_id)
+        turns = await asyncio.to_thread(redact_turns, history_from_tracker(tracker), self.pii.redact)
+        customer_turns = sum(turn.role == "user" for turn in turns)
+        extraction = await asyncio.to_thread(self.extractor.extract, turns) if customer_turns else None
+        if extraction and extraction.insights:  # the input was redacted; the output is checked too
+            insights = extraction.insights
+            insights.summary = self.pii.redact(insights.summary)
+            insights.follow_up_actions = [self.pii.redact(action) for action in insights.follow_up_actions]
+        with session_scope(self.settings.database_url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            session.merge(Transcript(
+                conversation_id=conversation_id, channel=conversation.channel, started_at=conversation.started_at,
+                ended_at=conversation.ended_at or datetime.now(), turn_count=customer_turns,
+                handoff=conversation.handoff, verified=bool((tracker.get("slots") or {}).get("verified")),
+                turns=[turn.as_dict() for turn in turns]))
+            session.merge(summary_row(conversation_id, extraction))
+
+    async def run_once(self) -> ClaimedJob | None:
+        job = await asyncio.to_thread(self.queue.claim)
+        if job is None:
+            return None
+        try:
+            await self.process(job.conversation_id)
+        except Exception as error:  # Rasa restarting, or one bad conversation: retry later, keep going
+            log.warning("job %s attempt %s failed: %s", job.id, job.attempt, type(error).__name__)
+            await asyncio.to_thread(self.queue.retry_later, job, f"{type(error).__name__}: {error}")
+        else:
+            await asyncio.to_thread(self.queue.finish, job)
+            log.info("job %s done", job.id)
+        return job
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if await self.run_once() is None:
+                try:
+                    await asyncio.wait_for(stop.wait(), self.settings.worker_poll_s)
+                except asyncio.TimeoutError:
+                    pass
+        await self.rasa.close()
