@@ -25,8 +25,8 @@ FLOORS = {
     "qa.rougeL": 0.2, "qa.embedding_similarity": 0.5, "retrieval.hit_at_k": 0.85,
     "pii.precision": 0.9, "pii.recall": 0.9, "injection.block_rate": 0.6,
     "injection.benign_pass_rate": 0.85,
-    "extraction.json_valid_rate": 0.9, "extraction.intent_accuracy": 0.4, "extraction.topic_f1": 0.3,
-    "extraction.summary_rougeL": 0.2,
+    "extraction.json_valid_rate": 0.85, "extraction.intent_accuracy": 0.4, "extraction.topic_f1": 0.35,
+    "extraction.summary_rougeL": 0.25,
 }
 
 

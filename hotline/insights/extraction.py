@@ -34,7 +34,14 @@ Read the transcript and answer with JSON only.
 - resolved: true only if the customer's need was met by the end.
 - follow_up_actions: short things the operator still has to do (empty if none).
 Intents (pick the one that best matches the customer's first request):
-{"; ".join(f"{name}: {meaning}" for name, meaning in INTENT_MEANINGS.items())}."""
+{"; ".join(f"{name}: {meaning}" for name, meaning in INTENT_MEANINGS.items())}.
+
+Example
+Transcript:
+Customer: no signal at all in Bristol since this morning, is something wrong?
+Assistant: There is a known fault affecting mobile data in BS1. Engineers expect to fix it by 6pm today. You can use Wi-Fi Calling meanwhile.
+Customer: ok thanks
+JSON: {{"summary": "The customer reported no signal in their area. The assistant confirmed a known fault with an expected fix time and suggested Wi-Fi Calling.", "primary_intent": "network_outage", "secondary_intents": [], "topics": ["mobile outage", "wifi calling"], "sentiment_start": "negative", "sentiment_end": "neutral", "resolved": true, "follow_up_actions": []}}"""
 
 FollowUp = Annotated[str, StringConstraints(min_length=3, max_length=120)]
 
