@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # importing the pipeline takes seconds; the gateway builds it
 
 log = logging.getLogger("hotline.assist")
 
+KEEP = 500  # suggestions and summaries remembered; the oldest are forgotten first
+
 # Customer turns that are not questions an article could answer.
 NOT_QUESTIONS = {"greet", "goodbye", "thank", "affirm", "deny", "verify_identity", "inform", "month", "location",
                  "plan_name", "country", "request_human", "stop", "correct", "help"}
@@ -94,6 +96,9 @@ class AgentAssist:
     def _in_background(self, key: tuple[str, str], work) -> None:
         if key in self._running:
             return
+        for cache in (self._suggestions, self._summaries):
+            while len(cache) >= KEEP:
+                del cache[next(iter(cache))]
         self._running.add(key)
         task = asyncio.create_task(work())
         task.add_done_callback(lambda _: self._running.discard(key))

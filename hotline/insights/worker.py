@@ -56,11 +56,14 @@ class PostConversationWorker:
             insights = extraction.insights
             insights.summary = self.pii.redact(insights.summary)
             insights.follow_up_actions = [self.pii.redact(action) for action in insights.follow_up_actions]
+        # Handling time runs from the first message to the last, not to the idle timeout.
+        times = [datetime.fromtimestamp(turn.at) for turn in turns if turn.at]
         with session_scope(self.settings.database_url) as session:
             conversation = session.get(Conversation, conversation_id)
             session.merge(Transcript(
-                conversation_id=conversation_id, channel=conversation.channel, started_at=conversation.started_at,
-                ended_at=conversation.ended_at or datetime.now(), turn_count=customer_turns,
+                conversation_id=conversation_id, channel=conversation.channel,
+                started_at=min(times) if times else conversation.started_at,
+                ended_at=max(times) if times else conversation.ended_at or datetime.now(), turn_count=customer_turns,
                 handoff=conversation.handoff, verified=bool((tracker.get("slots") or {}).get("verified")),
                 turns=[turn.as_dict() for turn in turns]))
             session.merge(summary_row(conversation_id, extraction))

@@ -52,8 +52,10 @@ def web_url(live):
     gateway.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module: Playwright's sync API keeps an event loop running while it is
+    open, which later tests that call asyncio.run() must not see."""
     from playwright.sync_api import sync_playwright
 
     if not shutil.which(CHROMIUM):
