@@ -8,13 +8,12 @@ identifiers only.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
-from sqlalchemy import select
 
 from channels.assist import latest_question, masked_customer, steps_tried
 from channels.limits import MessageRejected, clean_text
@@ -23,6 +22,7 @@ from channels.state import Gateway
 from hotline.agents import SignedInAgent, sign_in, sign_out, signed_in_agent
 from hotline.db import session_scope
 from hotline.db.models import Conversation, ConversationSummary, Transcript
+from hotline.insights.analytics import load_facts
 
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "hotline_agent"
@@ -116,18 +116,14 @@ async def me(agent: SignedInAgent = Depends(require_agent)) -> dict[str, str]:
     return {"username": agent.username, "name": agent.display_name}
 
 
-def recent_conversations(database_url: str, limit: int = 30) -> list[dict[str, Any]]:
+def recent_conversations(database_url: str, days: int = 30, limit: int = 30) -> list[dict[str, Any]]:
+    """The latest finished conversations with their labels (the same facts the analytics count)."""
     with session_scope(database_url) as session:
-        rows = session.execute(
-            select(Conversation, Transcript, ConversationSummary)
-            .join(Transcript, Transcript.conversation_id == Conversation.id)
-            .outerjoin(ConversationSummary, ConversationSummary.conversation_id == Conversation.id)
-            .where(Transcript.turn_count > 0).order_by(Conversation.ended_at.desc()).limit(limit)).all()
-        return [{"id": c.id, "channel": c.channel, "ended_at": c.ended_at.isoformat(timespec="seconds"),
-                 "handoff": c.handoff, "turns": t.turn_count,
-                 "summary_status": s.status if s else "pending",
-                 "primary_intent": s.primary_intent if s else None, "resolved": s.resolved if s else None}
-                for c, t, s in rows]
+        facts = load_facts(session, date.today() - timedelta(days=days), date.today())
+    facts.sort(key=lambda fact: fact.ended_at, reverse=True)
+    return [{"id": f.id, "channel": f.channel, "ended_at": f.ended_at.isoformat(timespec="seconds"),
+             "handoff": f.handoff, "turns": f.customer_turns, "summary_status": f.summary_status or "pending",
+             "primary_intent": f.primary_intent, "resolved": f.resolved} for f in facts[:limit]]
 
 
 @router.get("/api/console/queue")

@@ -102,6 +102,10 @@ def test_api_and_csv_give_the_same_figures(known_outcomes, client):
     assert client.get("/api/analytics", params={"from": TODAY.isoformat(), "to": YESTERDAY.isoformat()}).status_code == 422
     assert client.get("/api/analytics", params={"days": 0}).status_code == 422
     assert client.get("/console/analytics").status_code == 200
+    recent = client.get("/api/console/queue").json()["recent"]
+    assert [r["id"] for r in recent] == ["d", "c", "a", "b", "f"]  # latest first; the empty one is not listed
+    assert recent[1] | {"ended_at": None} == {"id": "c", "channel": "web", "ended_at": None, "handoff": False, "turns": 2,
+                                              "summary_status": "ok", "primary_intent": "roaming", "resolved": False}
 
 
 PAGES = ["/console", "/console/analytics", "/console/conversations/abc"]
