@@ -100,8 +100,12 @@ class AgentAssist:
             while len(cache) >= KEEP:
                 del cache[next(iter(cache))]
         self._running.add(key)
-        task = asyncio.create_task(work())
-        task.add_done_callback(lambda _: self._running.discard(key))
+        asyncio.create_task(work()).add_done_callback(lambda task: self._finished(key, task))
+
+    def _finished(self, key: tuple[str, str], task: asyncio.Task) -> None:
+        self._running.discard(key)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("agent assist failed: %r", task.exception())
 
     def suggestion(self, conversation_id: str, question: str) -> dict[str, Any]:
         """The suggested reply if ready; otherwise start it and say it is pending."""

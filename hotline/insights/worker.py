@@ -24,16 +24,15 @@ log = logging.getLogger("hotline.worker")
 
 
 def summary_row(conversation_id: str, extraction: Extraction | None) -> ConversationSummary:
-    now = datetime.now()
+    row = ConversationSummary(conversation_id=conversation_id, created_at=datetime.now(), status="empty",
+                              attempts=0, seconds=0.0, secondary_intents=[], topics=[], follow_up_actions=[])
     if extraction is None:  # nothing the customer said: nothing to summarise
-        return ConversationSummary(conversation_id=conversation_id, status="empty", attempts=0, seconds=0.0,
-                                   created_at=now, secondary_intents=[], topics=[], follow_up_actions=[])
-    if extraction.insights is None:
-        return ConversationSummary(conversation_id=conversation_id, status="failed", attempts=extraction.attempts,
-                                   error=extraction.error, seconds=extraction.seconds, created_at=now,
-                                   secondary_intents=[], topics=[], follow_up_actions=[])
-    return ConversationSummary(conversation_id=conversation_id, status="ok", attempts=extraction.attempts,
-                               seconds=extraction.seconds, created_at=now, **extraction.insights.model_dump())
+        return row
+    row.attempts, row.seconds, row.error = extraction.attempts, extraction.seconds, extraction.error
+    row.status = "ok" if extraction.insights else "failed"
+    for name, value in (extraction.insights.model_dump() if extraction.insights else {}).items():
+        setattr(row, name, value)
+    return row
 
 
 class PostConversationWorker:
@@ -49,9 +48,13 @@ class PostConversationWorker:
 
     async def process(self, conversation_id: str) -> None:
         tracker = await self.rasa.tracker(conversation_id)
-        turns = await asyncio.to_thread(redact_turns, history_from_tracker(tracker), self.pii.redact)
+        await asyncio.to_thread(self.summarise_and_store, conversation_id, tracker)
+
+    def summarise_and_store(self, conversation_id: str, tracker: dict) -> None:
+        """Redaction, the model and the database: all blocking, so off the event loop."""
+        turns = redact_turns(history_from_tracker(tracker), self.pii.redact)
         customer_turns = sum(turn.role == "user" for turn in turns)
-        extraction = await asyncio.to_thread(self.extractor.extract, turns) if customer_turns else None
+        extraction = self.extractor.extract(turns) if customer_turns else None
         if extraction and extraction.insights:  # the input was redacted; the output is checked too
             insights = extraction.insights
             insights.summary = self.pii.redact(insights.summary)
