@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import Any, ClassVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -27,14 +26,6 @@ VERIFICATION_SLOTS = ["account_identifier", "verification_secret"]
 ANSWER_INTENTS = {"inform", "affirm", "deny", "correct", "verify_identity", "nlu_fallback"}
 # The validator of each form that asks for a line, so the question lists the right lines.
 LINE_FORMS: dict[str, type[AccountFormValidator]] = {}
-
-
-def now() -> datetime:
-    return datetime.now().replace(microsecond=0)
-
-
-def today() -> date:
-    return now().date()
 
 
 def latest_intent(tracker: Tracker) -> str | None:

@@ -9,9 +9,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.base import AccountAction, AccountFormValidator, latest_intent, now, today
+from actions.base import AccountAction, AccountFormValidator, latest_intent
 from hotline.accounts import billing
 from hotline.accounts.money import format_pence, parse_amount
+from hotline.clock import now, today
 from hotline.db import session_scope
 
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from rasa_sdk import Action
 
-from actions.base import AccountAction, AccountFormValidator, now, today
+from actions.base import AccountAction, AccountFormValidator
 from hotline.accounts import usage
 from hotline.accounts.lines import describe, eligible_lines
 from hotline.accounts.money import format_pence
 from hotline.catalog import DATA_ADDONS
+from hotline.clock import now, today
 
 
 def _gb(megabytes: int) -> str:

@@ -7,8 +7,9 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.base import AccountAction, AccountFormValidator, now, offer_human
+from actions.base import AccountAction, AccountFormValidator, offer_human
 from hotline.accounts import network
+from hotline.clock import now
 
 
 class ValidateHandoffForm(FormValidationAction):

@@ -7,9 +7,10 @@ from typing import Any, ClassVar
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.base import AccountAction, AccountFormValidator, now
+from actions.base import AccountAction, AccountFormValidator
 from hotline.accounts import network
 from hotline.accounts.billing import customer as load_customer
+from hotline.clock import now
 from hotline.db import session_scope
 from hotline.db.models import Outage
 

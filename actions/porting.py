@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.base import AccountAction, AccountFormValidator, now
+from actions.base import AccountAction, AccountFormValidator
 from hotline.accounts import porting
 from hotline.accounts.identity import parse_identifier
 from hotline.accounts.lines import describe
+from hotline.clock import now
 
 
 class ValidatePortOutForm(AccountFormValidator):

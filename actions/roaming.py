@@ -7,10 +7,11 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.base import AccountAction, AccountFormValidator, now, today
+from actions.base import AccountAction, AccountFormValidator
 from hotline.accounts import roaming
 from hotline.accounts.lines import describe, eligible_lines
 from hotline.accounts.money import format_pence
+from hotline.clock import now, today
 from hotline.db import session_scope
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from actions.base import AccountAction, AccountFormValidator, now
+from actions.base import AccountAction, AccountFormValidator
 from hotline.accounts import sim
 from hotline.accounts.lines import describe
+from hotline.clock import now
 
 
 class MobileLineForm(AccountFormValidator):

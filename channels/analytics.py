@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 
 from channels.console import gateway_of, page, require_agent, require_agent_page
 from hotline.agents import SignedInAgent
+from hotline import clock
 from hotline.db import session_scope
 from hotline.insights.analytics import ConversationFacts, build_report, facts_csv, load_facts
 
@@ -19,7 +20,7 @@ router = APIRouter()
 
 
 def period(start: date | None, end: date | None, days: int) -> tuple[date, date]:
-    end = end or date.today()
+    end = end or clock.today()
     start = start or end - timedelta(days=days - 1)
     if start > end or (end - start).days >= MAX_DAYS:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,

@@ -8,7 +8,7 @@ identifiers only.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from channels.limits import MessageRejected, clean_text
 from channels.rasa_client import RasaUnavailable, history_from_tracker
 from channels.state import Gateway
 from hotline.agents import SignedInAgent, sign_in, sign_out, signed_in_agent
+from hotline import clock
 from hotline.db import session_scope
 from hotline.db.models import Conversation, ConversationSummary, Transcript
 from hotline.insights.analytics import load_facts
@@ -119,7 +120,7 @@ async def me(agent: SignedInAgent = Depends(require_agent)) -> dict[str, str]:
 def recent_conversations(database_url: str, days: int = 30, limit: int = 30) -> list[dict[str, Any]]:
     """The latest finished conversations with their labels (the same facts the analytics count)."""
     with session_scope(database_url) as session:
-        facts = load_facts(session, date.today() - timedelta(days=days), date.today())
+        facts = load_facts(session, clock.today() - timedelta(days=days), clock.today())
     facts.sort(key=lambda fact: fact.ended_at, reverse=True)
     return [{"id": f.id, "channel": f.channel, "ended_at": f.ended_at.isoformat(timespec="seconds"),
              "handoff": f.handoff, "turns": f.customer_turns, "summary_status": f.summary_status or "pending",
@@ -218,7 +219,7 @@ async def append(gateway: Gateway, conversation_id: str, events: list[dict[str, 
 
 
 def agent_message(agent: SignedInAgent, text: str) -> dict[str, Any]:
-    return {"event": "bot", "text": text, "timestamp": datetime.now().timestamp(),
+    return {"event": "bot", "text": text, "timestamp": clock.now().timestamp(),
             "metadata": {"agent": agent.username}}
 
 
@@ -265,7 +266,7 @@ async def hand_back(conversation_id: str, request: Request, agent: SignedInAgent
     gateway = gateway_of(request)
     await holding(gateway, conversation_id, agent)
     await append(gateway, conversation_id, [
-        {"event": "resume"}, {"event": "bot", "text": HANDED_BACK, "timestamp": datetime.now().timestamp()},
+        {"event": "resume"}, {"event": "bot", "text": HANDED_BACK, "timestamp": clock.now().timestamp()},
         {"event": "action", "name": "action_listen"}])
     await gateway.conversations.assign(conversation_id, None)
     await gateway.tell_customer(conversation_id, {"type": "handback"})

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from hotline import clock
 from hotline.db import make_engine, session_scope
 from hotline.db.models import Base, Conversation, Handoff
 from hotline.insights.jobs import enqueue
@@ -41,7 +42,7 @@ class ConversationStore:
         conversation_id = conversation_id or uuid.uuid4().hex
         with session_scope(self.database_url) as session:
             if session.get(Conversation, conversation_id) is None:
-                now = datetime.now()
+                now = clock.now()
                 session.add(Conversation(id=conversation_id, channel=channel, started_at=now,
                                          last_activity_at=now, ended_at=None))
         return conversation_id
@@ -54,11 +55,11 @@ class ConversationStore:
         with session_scope(self.database_url) as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is not None:
-                for key, value in {"last_activity_at": datetime.now(), **changes}.items():
+                for key, value in {"last_activity_at": clock.now(), **changes}.items():
                     setattr(conversation, key, value)
 
     def _hand_off(self, conversation_id: str, reason: str) -> None:
-        now = datetime.now()
+        now = clock.now()
         with session_scope(self.database_url) as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
@@ -73,9 +74,9 @@ class ConversationStore:
             handoff = session.get(Handoff, conversation_id)
             handoff.agent = agent
             if agent:
-                handoff.taken_over_at = datetime.now()
+                handoff.taken_over_at = clock.now()
             else:
-                handoff.handed_back_at = datetime.now()
+                handoff.handed_back_at = clock.now()
 
     def _handoff(self, conversation_id: str) -> Handoff | None:
         with session_scope(self.database_url) as session:
@@ -94,7 +95,7 @@ class ConversationStore:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None or conversation.ended_at is not None:
                 return False
-            now = datetime.now()
+            now = clock.now()
             conversation.ended_at = conversation.last_activity_at = now
             enqueue(session, conversation_id, now)
             return True
@@ -102,7 +103,7 @@ class ConversationStore:
     def _end_idle(self, idle_for: timedelta) -> list[str]:
         with session_scope(self.database_url) as session:
             idle = session.scalars(select(Conversation.id).where(
-                Conversation.ended_at.is_(None), Conversation.last_activity_at < datetime.now() - idle_for)).all()
+                Conversation.ended_at.is_(None), Conversation.last_activity_at < clock.now() - idle_for)).all()
         return [conversation_id for conversation_id in idle if self._end(conversation_id)]
 
     async def open(self, channel: str, conversation_id: str | None = None) -> str:

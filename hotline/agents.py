@@ -6,10 +6,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 
+from hotline import clock
 from hotline.db import session_scope
 from hotline.db.models import Agent, AgentSession
 
@@ -57,9 +58,9 @@ def sign_in(database_url: str, username: str, password: str, hours: float) -> st
         if not password_matches(password, stored) or agent is None:
             return None
         token = secrets.token_urlsafe(32)
-        session.execute(delete(AgentSession).where(AgentSession.expires_at < datetime.now()))
+        session.execute(delete(AgentSession).where(AgentSession.expires_at < clock.now()))
         session.add(AgentSession(token_hash=_token_hash(token), agent_id=agent.id,
-                                 expires_at=datetime.now() + timedelta(hours=hours)))
+                                 expires_at=clock.now() + timedelta(hours=hours)))
         return token
 
 
@@ -68,7 +69,7 @@ def signed_in_agent(database_url: str, token: str | None) -> SignedInAgent | Non
         return None
     with session_scope(database_url) as session:
         row = session.get(AgentSession, _token_hash(token))
-        if row is None or row.expires_at < datetime.now():
+        if row is None or row.expires_at < clock.now():
             return None
         agent = session.get(Agent, row.agent_id)
         return SignedInAgent(agent.username, agent.display_name)

@@ -1,36 +1,70 @@
-"""Shared fixtures: a real seeded SQLite database per test, and Rasa SDK trackers."""
+"""Shared fixtures: a real seeded SQLite database per test, the day it is, and Rasa SDK trackers."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from hotline import clock
 from hotline.db import make_engine, session_scope
 from hotline.db.seed import seed_database
 from hotline.settings import PROJECT_ROOT, get_settings
 
 TEST_CUSTOMERS = 60
-
-
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "hotline.db"
-    seed_database(make_engine(f"sqlite:///{path}"), seed=7, customers=TEST_CUSTOMERS, today=date.today())
-    return path
+# The days on which dates go wrong: month starts and ends, either side of the bills' due
+# date (the 15th), a leap day and the day before it, and the turn of the year.
+AWKWARD_DAYS = (date(2027, 3, 1), date(2027, 3, 14), date(2027, 3, 15), date(2027, 4, 30),
+                date(2028, 2, 28), date(2028, 2, 29), date(2027, 12, 31))
+# Mark a test (or a module, as pytestmark) to run once on each awkward day.
+on_awkward_days = pytest.mark.parametrize("today", AWKWARD_DAYS, indirect=True, ids=str)
 
 
 @pytest.fixture
-def database_url(seeded_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh copy of the seeded database for each test, used by the settings."""
+def today(request: pytest.FixtureRequest):
+    """The day the test runs on: the real one, or (parametrized) a fixed day the clock travels to."""
+    day = getattr(request, "param", None)
+    if day is None:
+        yield clock.today()
+        return
+    with time_machine.travel(datetime.combine(day, time(12, 0)), tick=True):
+        yield day
+
+
+@pytest.fixture(scope="session")
+def seeded_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[date], Path]:
+    """A seeded database file per day, made once per test session."""
+    made: dict[date, Path] = {}
+
+    def template(day: date) -> Path:
+        if day not in made:
+            made[day] = tmp_path_factory.mktemp(f"template-{day}") / "hotline.db"
+            seed_database(make_engine(f"sqlite:///{made[day]}"), seed=7, customers=TEST_CUSTOMERS, today=day)
+        return made[day]
+
+    return template
+
+
+@pytest.fixture(scope="session")
+def seeded_template(seeded_templates: Callable[[date], Path]) -> Path:
+    """The database seeded for the real today (what the live servers run on)."""
+    return seeded_templates(clock.today())
+
+
+@pytest.fixture
+def database_url(today: date, seeded_templates: Callable[[date], Path], tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh copy of the database seeded for the test's day, used by the settings."""
     path = tmp_path / "hotline.db"
-    shutil.copy(seeded_template, path)
+    shutil.copy(seeded_templates(today), path)
     url = f"sqlite:///{path}"
     monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
     get_settings.cache_clear()

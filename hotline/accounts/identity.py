@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline import clock
 from hotline.db.models import Customer, Line
 
 _ACCOUNT = re.compile(r"\bacc(?:ount)?[\s#:-]*(\d{7})\b", re.I)
@@ -73,7 +74,7 @@ def parse_date_of_birth(text: str) -> date | None:
             return None
         day, year = int(day_text), int(year_text)
     if year < 100:
-        year += 1900 if year > date.today().year % 100 else 2000
+        year += 1900 if year > clock.today().year % 100 else 2000
     try:
         return date(year, month, day)
     except ValueError as error:

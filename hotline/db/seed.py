@@ -1,8 +1,11 @@
-"""Deterministic demo data: the same seed and date always give the same customers.
+"""Deterministic demo data: the same seed gives the same customers on any date.
 
 A handful of hand-made demo identities come first (listed in the README), then
 generated customers with six months of bills, varied plans, overdue accounts,
-open tickets and outages.
+open tickets and outages. Every customer, and every month of a customer's bills
+and usage, draws from its own generator derived from the seed, so one month's
+draws never shift another customer's; dates are placed relative to today so the
+states hold on every day of the year (an overdue bill is always past its due date).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from hotline.db.models import (
 
 PIN_ITERATIONS = 20_000
 BILL_MONTHS = 6
+PAYMENT_DAYS = 14  # a bill is due this many days after it is issued
 
 CITIES = {
     "London": ["SW1A", "E1", "N1", "SE1"],
@@ -112,24 +116,39 @@ DEMO_IDENTITIES = (
 )
 
 
+def overdue_months_back(today: date) -> int:
+    """Which bill (months back) is the newest one already past its due date today."""
+    latest_due = month_start(today) + timedelta(days=PAYMENT_DAYS)
+    return 1 if latest_due < today else 2
+
+
 class Seeder:
-    """Builds the whole database in one pass, from one random generator."""
+    """Builds the whole database in one pass; each customer and each month has its own generator."""
 
     def __init__(self, session: Session, seed: int, today: date) -> None:
         self.session = session
+        self.seed = seed
         self.today = today
-        self.rng = random.Random(seed)
+        self.rng = self.generator("catalogue")
         self.fake = Faker("en_GB")
-        self.fake.seed_instance(seed)
         self.plans: dict[str, Plan] = {}
         self.used_numbers: set[str] = set()
         self.used_accounts: set[str] = {d.account_number for d in DEMO_IDENTITIES}
-        self.reference_counter = 0
+        self.reference_counters: dict[str, int] = {}
+
+    def generator(self, *path: object) -> random.Random:
+        """A generator of its own for one part of the data, stable whatever else is drawn."""
+        return random.Random("/".join(map(str, (self.seed, *path))))
+
+    def start_customer(self, index: int) -> None:
+        """From here on, draws belong to customer number `index`."""
+        self.rng = self.generator("customer", index)
+        self.fake.seed_instance(self.rng.getrandbits(32))
 
     # -- identifiers --------------------------------------------------------
-    def reference(self, prefix: str) -> str:
-        self.reference_counter += 1
-        return f"{prefix}-{self.rng.randint(100, 999)}{self.reference_counter:04d}"
+    def reference(self, prefix: str, rng: random.Random | None = None) -> str:
+        self.reference_counters[prefix] = count = self.reference_counters.get(prefix, 0) + 1
+        return f"{prefix}-{(rng or self.rng).randint(100, 999)}{count:04d}"
 
     def mobile_number(self) -> str:
         while True:
@@ -239,8 +258,9 @@ class Seeder:
         plan = line.subscriptions[-1].plan
         allowance_mb = (plan.data_gb or 60) * 1024
         for months_back in range(BILL_MONTHS + 1):
+            rng = self.generator("usage", line.number, months_back)
             cycle = month_start(self.today, months_back)
-            share = self.rng.uniform(0.15, 1.05)
+            share = rng.uniform(0.15, 1.05)
             if months_back == 0:  # the current cycle is only partly over
                 share *= min(1.0, self.today.day / 28)
             used = int(allowance_mb * share)
@@ -248,62 +268,66 @@ class Seeder:
                 used = min(used, allowance_mb)
             self.session.add(UsageRecord(
                 line_id=line.id, cycle_start=cycle, data_used_mb=used,
-                minutes_used=self.rng.randint(20, 900), texts_used=self.rng.randint(0, 300)))
+                minutes_used=rng.randint(20, 900), texts_used=rng.randint(0, 300)))
 
-    def add_bills(self, customer: Customer, overdue: bool, late_last_cycle: bool) -> None:
+    def add_bills(self, customer: Customer, overdue: bool, late_fee: bool, extras: bool = True) -> None:
+        """Six monthly bills. An overdue customer has not paid the newest bill past its due
+        date (nor any newer one); with `late_fee` the bill before it was paid late and the
+        overdue bill carries the fee. Without `extras` a bill holds only the plan charges."""
+        first_unpaid = overdue_months_back(self.today) if overdue else 0
         for months_back in range(BILL_MONTHS, 0, -1):
+            rng = self.generator("bill", customer.account_number, months_back)
             start = month_start(self.today, months_back)
             end = month_start(self.today, months_back - 1) - timedelta(days=1)
             issued = end + timedelta(days=1)
             bill = Bill(customer_id=customer.id, period_start=start, period_end=end,
-                        issued_on=issued, due_on=issued + timedelta(days=14), total_pence=0)
+                        issued_on=issued, due_on=issued + timedelta(days=PAYMENT_DAYS), total_pence=0)
             for line in customer.lines:
                 plan = line.subscriptions[-1].plan
                 bill.items.append(BillItem(line_id=line.id, category="plan",
                                            description=f"{plan.name} monthly charge",
                                            amount_pence=plan.monthly_price_pence))
-                if line.kind != "mobile":
+                if line.kind != "mobile" or not extras:
                     continue
-                if self.rng.random() < 0.15:
-                    addon = self.rng.choice(catalog.DATA_ADDONS)
+                if rng.random() < 0.15:
+                    addon = rng.choice(catalog.DATA_ADDONS)
                     bill.items.append(BillItem(line_id=line.id, category="addon",
                                                description=f"{addon.name} data add-on",
                                                amount_pence=addon.price_pence))
-                summer = start.month in (6, 7, 8)
-                if self.rng.random() < (0.3 if summer else 0.1):
-                    country = self.rng.choice(["United States", "Japan", "Turkey", "Canada", "Thailand"])
-                    days = self.rng.randint(2, 9)
+                if rng.random() < 0.15:
+                    country = rng.choice(["United States", "Japan", "Turkey", "Canada", "Thailand"])
+                    days = rng.randint(2, 9)
                     bill.items.append(BillItem(line_id=line.id, category="roaming",
                                                description=f"Roaming day passes in {country} x{days}",
                                                amount_pence=days * 600))
-                if self.rng.random() < 0.2:
+                if rng.random() < 0.2:
                     bill.items.append(BillItem(line_id=line.id, category="international",
                                                description="Calls to international numbers",
-                                               amount_pence=self.rng.randint(80, 1500)))
-            latest = months_back == 1
-            if latest and late_last_cycle:
+                                               amount_pence=rng.randint(80, 1500)))
+            if late_fee and months_back == first_unpaid:
                 bill.items.append(BillItem(line_id=None, category="late_fee",
                                            description="Late payment fee (previous bill paid late)",
                                            amount_pence=catalog.LATE_FEE_PENCE))
             bill.total_pence = sum(item.amount_pence for item in bill.items)
-            unpaid = latest and overdue
+            unpaid = months_back <= first_unpaid
             bill.paid_pence = 0 if unpaid else bill.total_pence
             self.session.add(bill)
             if not unpaid and customer.cards:
-                paid_day = bill.due_on + timedelta(days=9 if (months_back == 2 and late_last_cycle) else -3)
+                paid_late = late_fee and months_back == first_unpaid + 1
+                paid_day = bill.due_on + timedelta(days=9 if paid_late else -3)
                 self.session.add(Payment(
-                    confirmation=self.reference("PAY"), customer_id=customer.id,
+                    confirmation=self.reference("PAY", rng), customer_id=customer.id,
                     card_id=customer.cards[0].id, amount_pence=bill.total_pence,
                     paid_at=datetime.combine(paid_day, time(10, 30))))
 
-    def add_ticket(self, customer: Customer, status: str) -> None:
+    def add_ticket(self, customer: Customer, status: str, rng: random.Random) -> None:
         line = customer.lines[-1]
         category = "home_internet" if line.kind == "broadband" else "mobile_data"
-        opened = datetime.combine(self.today - timedelta(days=self.rng.randint(1, 20)), time(14, 5))
+        opened = datetime.combine(self.today - timedelta(days=rng.randint(1, 20)), time(14, 5))
         summary = ("Broadband drops several times a day" if category == "home_internet"
                    else "Mobile data very slow at home")
         self.session.add(TroubleTicket(
-            reference=self.reference("TT"), customer_id=customer.id, line_id=line.id,
+            reference=self.reference("TT", rng), customer_id=customer.id, line_id=line.id,
             category=category, summary=summary, steps_tried="restarted device",
             status=status, created_at=opened, updated_at=opened + timedelta(hours=20),
             estimated_fix_on=None if status == "resolved" else self.today + timedelta(days=3)))
@@ -312,40 +336,47 @@ class Seeder:
         self.add_catalogue()
         self.add_outages()
         self.session.flush()
-        created: list[tuple[Customer, bool, bool]] = []
-        for demo in DEMO_IDENTITIES:
+        # (customer, overdue, late fee, ticket status or None), each decided by its own generator
+        created: list[tuple[Customer, bool, bool, str | None]] = []
+        for index, demo in enumerate(DEMO_IDENTITIES):
+            self.start_customer(index)
+            ben = demo.account_number == "ACC-1000002"
             customer = self.add_customer(
                 account_number=demo.account_number, first_name=demo.first_name,
                 last_name=demo.last_name, pin=demo.pin, date_of_birth=demo.date_of_birth,
                 city=demo.city, postcode=demo.postcode, mobile_plans=demo.mobile_plans,
                 broadband_plan=demo.broadband_plan, autopay=demo.account_number == "ACC-1000004")
-            created.append((customer, demo.account_number == "ACC-1000002",
-                            demo.account_number == "ACC-1000002"))
+            created.append((customer, ben, ben, "open" if demo.account_number == "ACC-1000003" else None))
         codes = ["STARTER", "ESSENTIAL", "ESSENTIAL", "UNLIMITED", "UNLIMITED", "UNLIMITED_PLUS"]
-        for _ in range(customers - len(DEMO_IDENTITIES)):
+        for index in range(len(DEMO_IDENTITIES), customers):
+            self.start_customer(index)
             city = self.rng.choice(list(CITIES))
             district = self.rng.choice(CITIES[city])
             postcode = f"{district} {self.rng.randint(1, 9)}{self.fake.random_uppercase_letter()}{self.fake.random_uppercase_letter()}"
             customer = self.add_customer(
                 account_number=self.account_number(), first_name=self.fake.first_name(),
                 last_name=self.fake.last_name(), pin=f"{self.rng.randint(0, 9999):04d}",
-                date_of_birth=self.fake.date_of_birth(minimum_age=18, maximum_age=85),
+                date_of_birth=date(1941, 1, 1) + timedelta(days=self.rng.randint(0, 60 * 365)),
                 city=city, postcode=postcode,
                 mobile_plans=tuple(self.rng.choice(codes) for _ in range(self.rng.choice([1, 1, 1, 2, 3]))),
                 broadband_plan=self.rng.choice([None, None, None, "FIBRE_150", "FIBRE_500"]),
                 autopay=self.rng.random() < 0.4)
             overdue = not customer.autopay and self.rng.random() < 0.2
-            created.append((customer, overdue, overdue and self.rng.random() < 0.5))
+            late_fee = overdue and self.rng.random() < 0.5
+            draw = self.rng.random()
+            created.append((customer, overdue, late_fee,
+                            "open" if draw < 0.1 else "resolved" if draw < 0.19 else None))
         self.session.flush()
-        for customer, overdue, late in created:
-            self.add_bills(customer, overdue, late)
+        demo_accounts = {demo.account_number for demo in DEMO_IDENTITIES}
+        for customer, overdue, late_fee, ticket in created:
+            # The demo identities' bills tell only their README story (add_demo_extras).
+            self.add_bills(customer, overdue, late_fee, extras=customer.account_number not in demo_accounts)
             for line in customer.lines:
                 if line.kind == "mobile":
                     self.add_usage(line)
-            if customer.account_number == "ACC-1000003" or self.rng.random() < 0.1:
-                self.add_ticket(customer, "open")
-            elif self.rng.random() < 0.1:
-                self.add_ticket(customer, "resolved")
+            if ticket:
+                self.add_ticket(customer, ticket, self.generator("ticket", customer.account_number))
+        self.rng = self.generator("demo extras")
         self.add_demo_extras()
 
     def add_demo_extras(self) -> None:

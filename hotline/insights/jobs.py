@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from hotline import clock
 from hotline.db import session_scope
 from hotline.db.models import PostConversationJob
 
@@ -40,7 +41,7 @@ class JobQueue:
                    and_(PostConversationJob.status == "running", PostConversationJob.lease_until < now))
 
     def claim(self, now: datetime | None = None) -> ClaimedJob | None:
-        now = now or datetime.now()
+        now = now or clock.now()
         with session_scope(self.database_url) as session:
             for job in session.scalars(select(PostConversationJob).where(self._claimable(now))
                                        .order_by(PostConversationJob.id).limit(5)):
@@ -56,11 +57,11 @@ class JobQueue:
     def finish(self, job: ClaimedJob) -> None:
         with session_scope(self.database_url) as session:
             row = session.get(PostConversationJob, job.id)
-            row.status, row.error, row.lease_until, row.finished_at = "done", None, None, datetime.now()
+            row.status, row.error, row.lease_until, row.finished_at = "done", None, None, clock.now()
 
     def retry_later(self, job: ClaimedJob, error: str) -> None:
         """Back off and try again (Rasa may be restarting); give up after max_attempts."""
-        now = datetime.now()
+        now = clock.now()
         with session_scope(self.database_url) as session:
             row = session.get(PostConversationJob, job.id)
             row.error, row.lease_until = error[:2000], None

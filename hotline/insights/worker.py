@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 
 from channels.rasa_client import RasaClient, history_from_tracker
+from hotline import clock
 from hotline.db import make_engine, session_scope
 from hotline.db.models import Base, Conversation, ConversationSummary, Transcript
 from hotline.insights.extraction import Extraction, InsightExtractor
@@ -24,7 +25,7 @@ log = logging.getLogger("hotline.worker")
 
 
 def summary_row(conversation_id: str, extraction: Extraction | None) -> ConversationSummary:
-    row = ConversationSummary(conversation_id=conversation_id, created_at=datetime.now(), status="empty",
+    row = ConversationSummary(conversation_id=conversation_id, created_at=clock.now(), status="empty",
                               attempts=0, seconds=0.0, secondary_intents=[], topics=[], follow_up_actions=[])
     if extraction is None:  # nothing the customer said: nothing to summarise
         return row
@@ -66,7 +67,7 @@ class PostConversationWorker:
             session.merge(Transcript(
                 conversation_id=conversation_id, channel=conversation.channel,
                 started_at=min(times) if times else conversation.started_at,
-                ended_at=max(times) if times else conversation.ended_at or datetime.now(), turn_count=customer_turns,
+                ended_at=max(times) if times else conversation.ended_at or clock.now(), turn_count=customer_turns,
                 handoff=conversation.handoff, verified=bool((tracker.get("slots") or {}).get("verified")),
                 turns=[turn.as_dict() for turn in turns]))
             session.merge(summary_row(conversation_id, extraction))

@@ -1,22 +1,29 @@
-"""Balance, bill explanations and payments, against the seeded database."""
+"""Balance, bill explanations and payments, against the seeded database, on every awkward day."""
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
 from actions.billing import ActionExplainBill, ActionPayBill, ActionShowBill, ValidatePayBillForm
+from hotline import clock
 from hotline.accounts import AccountError, billing
+from hotline.accounts.money import format_pence
+from tests.conftest import on_awkward_days
 from tests.unit.helpers import verify
 
+pytestmark = on_awkward_days
 
-def test_overdue_customer_sees_overdue_amount_and_late_fee(conversation, session):
+
+def test_overdue_customer_sees_overdue_amount_and_late_fee(conversation, session, today):
     verify(conversation, "ACC-1000002")
     conversation.run(ActionShowBill())
     text = conversation.messages[0]["text"]
-    assert "overdue" in text
-    summary = billing.summary(session, conversation.slots["customer_id"], date.today())
-    assert f"£{summary.balance_pence / 100:,.2f}" in text
-    assert any(item.category == "late_fee" for item in summary.latest_bill.items)
+    summary = billing.summary(session, conversation.slots["customer_id"], today)
+    overdue = summary.overdue_bills
+    assert overdue and all(bill.due_on < today for bill in overdue)
+    assert f"⚠️ {format_pence(sum(b.outstanding_pence for b in overdue))} is overdue" in text
+    assert f"Your balance is {format_pence(summary.balance_pence)}" in text
+    assert any(item.category == "late_fee" for item in overdue[-1].items)
 
 
 def test_explanation_lists_items_and_why_it_changed(conversation):
@@ -41,10 +48,10 @@ def test_explaining_a_named_month_and_a_month_without_a_bill(conversation, sessi
     assert conversation.messages[0]["text"].startswith("I only have bills for")
 
 
-def test_paying_the_full_balance_with_a_stored_card(conversation, session):
+def test_paying_the_full_balance_with_a_stored_card(conversation, session, today):
     verify(conversation, "ACC-1000002")
     customer_id = conversation.slots["customer_id"]
-    balance = billing.summary(session, customer_id, date.today()).balance_pence
+    balance = billing.summary(session, customer_id, today).balance_pence
     card = billing.customer(session, customer_id).cards[0].last4
     form = ValidatePayBillForm()
     conversation.say(form, "pay my bill", "pay_bill")
@@ -90,10 +97,10 @@ def test_correcting_the_amount_before_confirming(conversation):
     assert conversation.slots["payment_amount"] == 1200
 
 
-def test_declining_the_confirmation_takes_no_payment(conversation, session):
+def test_declining_the_confirmation_takes_no_payment(conversation, session, today):
     verify(conversation, "ACC-1000002")
     customer_id = conversation.slots["customer_id"]
-    before = billing.summary(session, customer_id, date.today()).balance_pence
+    before = billing.summary(session, customer_id, today).balance_pence
     card = billing.customer(session, customer_id).cards[0].last4
     form = ValidatePayBillForm()
     for text, intent in (("pay", "pay_bill"), ("£5", "inform"), (card, "inform"), ("no", "deny")):
@@ -101,17 +108,17 @@ def test_declining_the_confirmation_takes_no_payment(conversation, session):
     conversation.run(ActionPayBill())
     assert conversation.messages[0]["response"] == "utter_payment_cancelled"
     session.expire_all()
-    assert billing.summary(session, customer_id, date.today()).balance_pence == before
+    assert billing.summary(session, customer_id, today).balance_pence == before
 
 
-def test_service_refuses_overpayment_and_expired_cards(session):
+def test_service_refuses_overpayment_and_expired_cards(session, today):
     customer = billing.customer(session, 2)
-    balance = billing.summary(session, 2, date.today()).balance_pence
+    balance = billing.summary(session, 2, today).balance_pence
     with pytest.raises(AccountError, match="more than you owe"):
-        billing.pay(session, 2, balance + 1, customer.cards[0].last4, datetime.now())
+        billing.pay(session, 2, balance + 1, customer.cards[0].last4, clock.now())
     customer.cards[0].expiry = date(2020, 1, 1)
     with pytest.raises(AccountError, match="expired"):
-        billing.pay(session, 2, 100, customer.cards[0].last4, datetime.now())
+        billing.pay(session, 2, 100, customer.cards[0].last4, clock.now())
 
 
 def test_nothing_to_pay_ends_the_form_without_questions(conversation):

@@ -1,45 +1,62 @@
-"""Plan changes with proration, plan comparison, data usage and add-ons."""
+"""Plan changes with proration, plan comparison, data usage and add-ons, on every awkward day."""
 
 import calendar
-from datetime import date, datetime
+from datetime import timedelta
 
 import pytest
 
 from actions.data import ActionBuyAddon, ActionShowDataUsage, ValidateDataAddonForm
 from actions.plans import (ActionAskPlanChangeConfirmed, ActionChangePlan, ActionShowPlans,
                            ValidateChangePlanForm)
+from hotline import clock
 from hotline.accounts import AccountError, plans, usage
 from hotline.accounts.lines import current_plan, eligible_lines
 from hotline.catalog import DATA_ADDONS
 from hotline.db.models import Customer
+from tests.conftest import on_awkward_days
 from tests.unit.helpers import verify
 
+pytestmark = on_awkward_days
 
-def test_upgrade_starts_today_with_a_prorated_charge(session):
+
+def test_upgrade_starts_today_with_a_prorated_charge(session, today):
     line = eligible_lines(session, 1)[0]  # Alice, Essential £18
-    today = date(2026, 11, 21)
     quote = plans.quote_change(line, plans.find_plan(session, "unlimited"), today)
     assert quote.is_upgrade and quote.effective_on == today
-    days = calendar.monthrange(2026, 11)[1]
-    assert quote.proration_pence == round((3000 - 1800) * (days - 21 + 1) / days)
+    days = calendar.monthrange(today.year, today.month)[1]
+    days_left = days - today.day + 1  # today included
+    assert quote.proration_pence == round((3000 - 1800) * days_left / days)
+    if today.day == 1:
+        assert quote.proration_pence == 1200  # the whole month's difference
+    if today.day == days:
+        assert quote.proration_pence == round(1200 / days)  # one day's
 
 
-def test_downgrade_waits_for_the_next_cycle(session):
+def test_downgrade_waits_for_the_next_cycle(session, today):
     line = eligible_lines(session, 1)[0]
-    quote = plans.quote_change(line, plans.find_plan(session, "Starter plan"), date(2026, 11, 21))
-    assert quote.effective_on == date(2026, 12, 1) and quote.proration_pence == 0
+    quote = plans.quote_change(line, plans.find_plan(session, "Starter plan"), today)
+    next_cycle = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+    assert quote.effective_on == next_cycle and quote.proration_pence == 0
 
 
-def test_impossible_changes_are_refused(session):
+def test_usage_covers_the_current_cycle(session, today):
+    line = eligible_lines(session, 1)[0]
+    figures = usage.line_usage(session, line, today)
+    assert figures.cycle_end.month == today.month and figures.cycle_end >= today
+    assert (figures.cycle_end + timedelta(days=1)).day == 1
+    assert 0 < figures.used_mb <= figures.allowance_mb
+
+
+def test_impossible_changes_are_refused(session, today):
     line = eligible_lines(session, 1)[0]
     with pytest.raises(AccountError, match="already on Essential"):
-        plans.quote_change(line, plans.find_plan(session, "Essential"), date.today())
+        plans.quote_change(line, plans.find_plan(session, "Essential"), today)
     with pytest.raises(AccountError, match="broadband plan"):
-        plans.quote_change(line, plans.find_plan(session, "Fibre 500"), date.today())
+        plans.quote_change(line, plans.find_plan(session, "Fibre 500"), today)
     assert plans.find_plan(session, "Mega Ultra") is None
 
 
-def test_changing_plan_in_a_conversation_is_written_and_read_back(conversation, session):
+def test_changing_plan_in_a_conversation_is_written_and_read_back(conversation, session, today):
     verify(conversation, "ACC-1000001")
     form = ValidateChangePlanForm()
     conversation.say(form, "switch me to unlimited", "change_plan",
@@ -56,7 +73,7 @@ def test_changing_plan_in_a_conversation_is_written_and_read_back(conversation, 
     assert "Confirmation PLN-" in conversation.messages[0]["text"]
     session.expire_all()
     line = session.get(Customer, 1).lines[0]
-    assert current_plan(line, date.today()).name == "Unlimited"
+    assert current_plan(line, today).name == "Unlimited"
 
 
 def test_unknown_plan_name_gets_a_clear_reask(conversation):
@@ -76,10 +93,10 @@ def test_comparing_two_named_plans(conversation):
     assert "Essential, £18.00/month" in text and "Unlimited Plus costs £24.00 more" in text
 
 
-def test_buying_an_addon_raises_the_allowance(conversation, session):
+def test_buying_an_addon_raises_the_allowance(conversation, session, today):
     verify(conversation, "ACC-1000001")
     line = eligible_lines(session, 1)[0]
-    before = usage.line_usage(session, line, date.today()).allowance_mb
+    before = usage.line_usage(session, line, today).allowance_mb
     form = ValidateDataAddonForm()
     conversation.say(form, "get me a 5GB boost", "buy_data_addon")
     assert conversation.slots["addon_size"] == 5
@@ -87,7 +104,7 @@ def test_buying_an_addon_raises_the_allowance(conversation, session):
     conversation.run(ActionBuyAddon())
     assert "Confirmation ADD-" in conversation.messages[0]["text"]
     session.expire_all()
-    assert usage.line_usage(session, line, date.today()).allowance_mb == before + 5 * 1024
+    assert usage.line_usage(session, line, today).allowance_mb == before + 5 * 1024
     conversation.run(ActionShowDataUsage())
     assert "GB left" in conversation.messages[0]["text"]
 
@@ -106,4 +123,4 @@ def test_addon_sizes_we_do_not_sell_are_refused(conversation, session):
     assert conversation.messages[0]["response"] == "utter_invalid_addon"
     broadband = eligible_lines(session, 3, kind="broadband")[0]  # Chloe's home broadband
     with pytest.raises(AccountError, match="mobile line"):
-        usage.buy_addon(session, broadband, DATA_ADDONS[0], datetime.now())
+        usage.buy_addon(session, broadband, DATA_ADDONS[0], clock.now())

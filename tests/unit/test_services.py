@@ -1,6 +1,6 @@
-"""Roaming, SIMs, porting, outages and tickets: changes are written and read back."""
+"""Roaming, SIMs, porting, outages and tickets: changes are written and read back, on every awkward day."""
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -9,10 +9,14 @@ from actions.network import (ActionCheckOutage, ActionFinishTroubleshooting, Act
 from actions.porting import ActionPortOut, ValidatePortInForm
 from actions.roaming import ActionRoamingRates, ActionSetRoaming, ValidateRoamingForm, ValidateRoamingRatesForm
 from actions.sim import ActionActivateEsim, ActionSuspendLine, ValidateEsimForm, ValidateLostPhoneForm
+from hotline import clock
 from hotline.accounts import AccountError, network, porting, roaming, sim
 from hotline.accounts.lines import eligible_lines
-from hotline.db.models import Line, TroubleTicket
+from hotline.db.models import Line, PortRequest, TroubleTicket
+from tests.conftest import on_awkward_days
 from tests.unit.helpers import verify
+
+pytestmark = on_awkward_days
 
 
 @pytest.mark.parametrize("text, country", [
@@ -96,7 +100,7 @@ def test_puk_is_refused_for_broadband(session):
         sim.puk_for(eligible_lines(session, 3, kind="broadband")[0])
 
 
-def test_pac_is_issued_once_and_reused(conversation, session):
+def test_pac_is_issued_once_and_reused(conversation, session, today):
     verify(conversation, "ACC-1000001")
     conversation.slots["line_id"] = str(eligible_lines(session, 1)[0].id)
     conversation.run(ActionPortOut())
@@ -105,6 +109,14 @@ def test_pac_is_issued_once_and_reused(conversation, session):
     conversation.run(ActionPortOut())
     code = first.split("is ")[1].split(",")[0]
     assert len(code) == 9 and code in conversation.messages[0]["text"]
+    request = session.query(PortRequest).filter_by(code=code).one()
+    assert request.direction == "out" and request.expires_on > today
+
+
+def test_scheduled_port_in_is_tomorrow(session, today):
+    request = session.query(PortRequest).filter_by(customer_id=4, direction="in").one()  # Dev's
+    assert request.scheduled_on == today + timedelta(days=1)
+    assert request.requested_at.date() == today - timedelta(days=1)
 
 
 def test_port_in_validates_number_and_pac(conversation):
@@ -123,7 +135,7 @@ def test_port_in_validates_number_and_pac(conversation):
 
 
 def test_outages_by_postcode_and_area(session):
-    now = datetime.now()
+    now = clock.now()
     assert [o.area for o in network.find_outages(session, "LS1 4AP", now)] == ["Leeds"]
     assert network.find_outages(session, "leeds", now)
     assert network.find_outages(session, "Cardiff", now) == []
@@ -148,7 +160,7 @@ def test_troubleshooting_stops_when_a_step_fixes_it(conversation):
     assert conversation.messages[0]["response"] == "utter_troubleshooting_fixed"
 
 
-def test_failed_troubleshooting_opens_a_ticket_mentioning_the_outage(conversation, session):
+def test_failed_troubleshooting_opens_a_ticket_mentioning_the_outage(conversation, session, today):
     form = ValidateHomeInternetTroubleshootingForm()
     conversation.say(form, "broadband down", "home_internet_problem")
     for _ in range(3):
@@ -163,6 +175,7 @@ def test_failed_troubleshooting_opens_a_ticket_mentioning_the_outage(conversatio
     reference = text.split("trouble ticket ")[1].split()[0]
     ticket = session.query(TroubleTicket).filter_by(reference=reference).one()
     assert ticket.category == "home_internet" and "router restart" in ticket.steps_tried
+    assert ticket.created_at.date() == today and ticket.estimated_fix_on > today
     conversation.run(ActionTicketStatus(), f"status of {reference}", "ticket_status")
     assert reference in conversation.messages[0]["text"]
 
@@ -175,15 +188,16 @@ def test_ticket_status_for_an_unknown_reference(conversation):
 
 def test_open_ticket_is_not_duplicated(session):
     first, created = network.open_ticket(session, customer_id=1, line_id=None, category="other", summary="x",
-                                steps_tried=[], now=datetime.now())
+                                steps_tried=[], now=clock.now())
     again, created_again = network.open_ticket(session, customer_id=1, line_id=None, category="other", summary="y",
-                                steps_tried=[], now=datetime.now() + timedelta(minutes=1))
+                                steps_tried=[], now=clock.now() + timedelta(minutes=1))
     assert created and not created_again and first.reference == again.reference
     assert again.summary == "x"
 
 
-def test_failed_troubleshooting_with_an_open_ticket_updates_it(conversation, session):
+def test_failed_troubleshooting_with_an_open_ticket_updates_it(conversation, session, today):
     existing = session.query(TroubleTicket).filter_by(customer_id=3, status="open").one()  # Chloe's seeded ticket
+    assert existing.created_at.date() < today < existing.estimated_fix_on
     form = ValidateHomeInternetTroubleshootingForm()
     conversation.say(form, "wifi down", "home_internet_problem")
     for text, intent in (("no", "deny"), ("no", "deny"), ("no", "deny"), ("ACC-1000003", "inform"), ("1357", "inform")):
