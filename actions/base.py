@@ -13,15 +13,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from hotline.accounts import AccountError
-from hotline.accounts.billing import customer as load_customer
+from hotline.accounts import verification
 from hotline.accounts.identity import (
     InvalidDate, find_customer, parse_date_of_birth, parse_identifier, parse_pin, secret_matches)
 from hotline.accounts.lines import choose_line, describe, eligible_lines
+from hotline.clock import now
 from hotline.db import session_scope
-from hotline.db.models import Line
+from hotline.db.models import Customer, Line
 from hotline.settings import get_settings
 
 VERIFICATION_SLOTS = ["account_identifier", "verification_secret"]
+UNKNOWN_CUSTOMER = 0  # the customer_id slot while an identifier that matches no account is checked
 # Intents whose message is an answer to the bot's question rather than a new request.
 ANSWER_INTENTS = {"inform", "affirm", "deny", "correct", "verify_identity", "nlu_fallback"}
 # The validator of each form that asks for a line, so the question lists the right lines.
@@ -30,6 +32,22 @@ LINE_FORMS: dict[str, type[AccountFormValidator]] = {}
 
 def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def client_of(tracker: Tracker) -> str | None:
+    """The pseudonym of the browser or caller the latest message came from, as the gateway sent it."""
+    metadata = tracker.latest_message.get("metadata") or next(
+        (event.get("metadata") for event in reversed(tracker.events) if event.get("event") == "user"), None) or {}
+    client = metadata.get("client")
+    return str(client) if client else None
+
+
+def verified_customer_id(session: Session, tracker: Tracker) -> int | None:
+    """The customer this conversation verified as: the server's own record, which a tracker
+    posted to the action server cannot forge (its slots only say what the form has asked)."""
+    if not tracker.get_slot("verified"):
+        return None
+    return verification.verified_customer(session, tracker.sender_id, now())
 
 
 def offer_human(reason: str) -> list[EventType]:
@@ -70,8 +88,9 @@ class AccountFormValidator(FormValidationAction):
                              tracker: Tracker, domain: dict) -> list[str]:
         if tracker.get_slot("verification_locked"):
             return []
-        verification = [] if tracker.get_slot("verified") else list(VERIFICATION_SLOTS)
-        return verification + (["line_id"] if self.asks_line else []) + list(self.task_slots)
+        with session_scope() as session:
+            verified = verified_customer_id(session, tracker) is not None
+        return ([] if verified else list(VERIFICATION_SLOTS)) + (["line_id"] if self.asks_line else []) + list(self.task_slots)
 
     # -- reading answers ----------------------------------------------------
     @staticmethod
@@ -109,7 +128,7 @@ class AccountFormValidator(FormValidationAction):
 
     def extract_verification_secret(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: dict) -> dict[str, Any]:
-        if tracker.get_slot("verified") or not tracker.get_slot("customer_id"):
+        if tracker.get_slot("verified") or tracker.get_slot("customer_id") is None:
             return {}
         answer = self.answer_text(tracker, "verification_secret",
                                   lambda text: parse_pin(text) or parse_date_of_birth(text))
@@ -125,11 +144,12 @@ class AccountFormValidator(FormValidationAction):
             return {"account_identifier": None}
         with session_scope() as session:
             customer = find_customer(session, identifier)
-            if customer is None:
-                return self._failed_attempt(dispatcher, tracker, "utter_unknown_identifier",
-                                            {"account_identifier": None})
-            return {"account_identifier": mask(identifier.value), "customer_id": customer.id,
-                    "verification_secret": None}
+            customer_id = customer.id if customer else UNKNOWN_CUSTOMER
+            if verification.locked(session, verification.failure_keys(customer_id, client_of(tracker)), now()):
+                return self._locked()
+        # Whether the account exists is not said: an unknown one fails at the PIN like a wrong PIN.
+        return {"account_identifier": mask(identifier.value), "verification_secret": None,
+                "customer_id": customer_id}
 
     def validate_verification_secret(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: dict) -> dict[str, Any]:
@@ -142,10 +162,15 @@ class AccountFormValidator(FormValidationAction):
                 dispatcher.utter_message(response="utter_invalid_secret")
                 return {"verification_secret": None}
             with session_scope() as session:
-                customer = load_customer(session, int(customer_id))
-                if not secret_matches(customer, text):
-                    return self._failed_attempt(dispatcher, tracker, "utter_verification_failed",
-                                                {"verification_secret": None})
+                customer = session.get(Customer, int(customer_id))
+                keys = verification.failure_keys(customer and customer.id, client_of(tracker))
+                if verification.locked(session, keys, now()):
+                    return self._locked()
+                if customer is None or not secret_matches(customer, text):
+                    verification.record_failure(session, keys, now())
+                    session.commit()
+                    return self._failed_attempt(dispatcher, tracker)
+                verification.mark_verified(session, tracker.sender_id, customer, keys, now())
                 first_name = customer.first_name
                 line = self.only_line(session, customer.id)
         except InvalidDate as error:
@@ -155,15 +180,23 @@ class AccountFormValidator(FormValidationAction):
         return {"verification_secret": "verified", "verified": True, "verification_attempts": 0,
                 "customer_first_name": first_name, **line}
 
-    def _failed_attempt(self, dispatcher: CollectingDispatcher, tracker: Tracker, response: str,
-                        reset: dict[str, Any]) -> dict[str, Any]:
+    def _failed_attempt(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        """The same words whether the account exists or the details are wrong; the account
+        number is asked afresh, so a typo in it can be fixed."""
         attempts = int(tracker.get_slot("verification_attempts") or 0) + 1
         limit = get_settings().max_verification_attempts
+        reset = {"customer_id": None, "account_identifier": None, "verification_secret": None,
+                 "verification_attempts": attempts}
         if attempts >= limit:
-            return {**reset, "verification_attempts": attempts, "verification_locked": True,
-                    "customer_id": None, "account_identifier": None, "verification_secret": None}
-        dispatcher.utter_message(response=response, attempts_left=limit - attempts)
-        return {**reset, "verification_attempts": attempts}
+            return {**reset, "verification_locked": True}
+        dispatcher.utter_message(response="utter_verification_failed", attempts_left=limit - attempts)
+        return reset
+
+    @staticmethod
+    def _locked() -> dict[str, Any]:
+        """Too many failures for this account, number or client, in any conversation: stop the form."""
+        return {"verification_locked": True, "customer_id": None, "account_identifier": None,
+                "verification_secret": None}
 
     # -- line choice ----------------------------------------------------------
     @classmethod
@@ -182,7 +215,10 @@ class AccountFormValidator(FormValidationAction):
         if not tracker.get_slot("verified") or tracker.get_slot("line_id"):
             return {}
         with session_scope() as session:
-            lines = self.lines(session, int(tracker.get_slot("customer_id")))
+            customer_id = verified_customer_id(session, tracker)
+            if customer_id is None:
+                return {}
+            lines = self.lines(session, customer_id)
             if len(lines) <= 1:
                 return {"line_id": str(lines[0].id) if lines else "none"}
             answer = self.answer_text(tracker, "line_id", lambda text: choose_line(lines, text))
@@ -205,7 +241,8 @@ class ActionAskLineId(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         form = LINE_FORMS[tracker.active_loop.get("name")]
         with session_scope() as session:
-            lines = form.lines(session, int(tracker.get_slot("customer_id")))
+            customer_id = verified_customer_id(session, tracker)
+            lines = form.lines(session, customer_id) if customer_id is not None else []
             buttons = [{"title": describe(line).capitalize(), "payload": f"the line ending {line.number[-4:]}"}
                        for line in lines]
         dispatcher.utter_message(text="Which line is this about?", buttons=buttons)
@@ -226,13 +263,13 @@ class AccountAction(Action, ABC):
         if tracker.get_slot("verification_locked"):
             dispatcher.utter_message(response="utter_verification_locked")
             return resets + offer_human("could not verify identity")
-        customer_id = tracker.get_slot("customer_id")
-        if not tracker.get_slot("verified") or customer_id is None:
-            dispatcher.utter_message(response="utter_not_verified")
-            return resets
         with session_scope() as session:
+            customer_id = verified_customer_id(session, tracker)
+            if customer_id is None:
+                dispatcher.utter_message(response="utter_not_verified")
+                return resets
             try:
-                events = self.act(dispatcher, tracker, session, int(customer_id))
+                events = self.act(dispatcher, tracker, session, customer_id)
             except AccountError as error:
                 session.rollback()
                 dispatcher.utter_message(text=str(error))

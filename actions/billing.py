@@ -6,10 +6,9 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.base import AccountAction, AccountFormValidator, latest_intent
+from actions.base import AccountAction, AccountFormValidator, latest_intent, verified_customer_id
 from hotline.accounts import billing
 from hotline.accounts.money import format_pence, parse_amount
 from hotline.clock import now, today
@@ -78,7 +77,8 @@ class ValidatePayBillForm(AccountFormValidator):
     @staticmethod
     def balance(tracker: Tracker) -> int:
         with session_scope() as session:
-            return billing.summary(session, int(tracker.get_slot("customer_id")), today()).balance_pence
+            customer_id = verified_customer_id(session, tracker)
+            return billing.summary(session, customer_id, today()).balance_pence if customer_id else 0
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         slots = await super().required_slots(domain_slots, dispatcher, tracker, domain)
@@ -121,7 +121,8 @@ class ValidatePayBillForm(AccountFormValidator):
     def validate_payment_card(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         digits = "".join(ch for ch in str(value) if ch.isdigit())[-4:]
         with session_scope() as session:
-            card = billing.find_card(session, int(tracker.get_slot("customer_id")), digits) if len(digits) == 4 else None
+            customer_id = verified_customer_id(session, tracker)
+            card = billing.find_card(session, customer_id, digits) if customer_id and len(digits) == 4 else None
         if card is None:
             dispatcher.utter_message(response="utter_invalid_card")
             return {"payment_card": None}
@@ -153,7 +154,8 @@ class ActionAskPaymentCard(Action):
 
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
         with session_scope() as session:
-            cards = _stored_cards(session, int(tracker.get_slot("customer_id")))
+            customer_id = verified_customer_id(session, tracker)
+            cards = _stored_cards(session, customer_id) if customer_id else []
             buttons = [{"title": f"{card.brand} ending {card.last4}", "payload": f"the card ending {card.last4}"}
                        for card in cards]
         dispatcher.utter_message(text="Which stored card should I use? Tell me its last four digits.",

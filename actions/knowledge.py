@@ -128,7 +128,3 @@ class ActionRefuse(Action):
         kind = self.KINDS.get(intent) or guardrails.check_input(tracker.latest_message.get("text") or "").kind
         dispatcher.utter_message(text=guardrails.REFUSALS.get(kind or "", guardrails.OFF_TOPIC_REFUSAL))
         return []
-
-
-if get_settings().warm_up_knowledge:
-    warm_up()

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.base import AccountAction, AccountFormValidator
+from actions.base import AccountAction, AccountFormValidator, verified_customer_id
 from hotline.accounts import network
 from hotline.accounts.billing import customer as load_customer
 from hotline.clock import now
@@ -61,8 +61,9 @@ class ActionCheckOutage(Action):
     def run(self, dispatcher, tracker, domain):
         place = tracker.get_slot("location")
         with session_scope() as session:
-            if not place and tracker.get_slot("verified"):
-                place = load_customer(session, int(tracker.get_slot("customer_id"))).postcode
+            customer_id = verified_customer_id(session, tracker)
+            if not place and customer_id:
+                place = load_customer(session, customer_id).postcode
             if not place:
                 dispatcher.utter_message(response="utter_ask_location")
                 return []

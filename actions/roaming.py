@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.base import AccountAction, AccountFormValidator
+from actions.base import AccountAction, AccountFormValidator, verified_customer_id
 from hotline.accounts import roaming
 from hotline.accounts.lines import describe, eligible_lines
 from hotline.accounts.money import format_pence
@@ -52,8 +52,8 @@ class ActionRoamingRates(Action):
             if rate is None:
                 dispatcher.utter_message(response="utter_unknown_country", country=country)
                 return [SlotSet("country", None)]
-            lines = (eligible_lines(session, int(tracker.get_slot("customer_id")))
-                     if tracker.get_slot("verified") else [])
+            customer_id = verified_customer_id(session, tracker)
+            lines = eligible_lines(session, customer_id) if customer_id else []
             price = roaming.price_for_line(rate, lines[0] if lines else None, today())
             if price.included:
                 text = f"Good news: using your phone in {rate.country} is included in your plan at no extra cost."

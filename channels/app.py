@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from channels import analytics, console, twilio_sms, twilio_voice, webchat
+from channels import analytics, console, locks, logs, twilio_sms, twilio_voice, webchat
 from channels.state import Gateway
 from hotline.settings import Settings, get_settings
 
@@ -29,6 +29,7 @@ async def end_idle_conversations(gateway: Gateway, every_s: float = 30.0) -> Non
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    logs.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(twilio_voice.router)
     app.include_router(twilio_sms.router)
     app.include_router(console.router)
+    app.include_router(locks.router)
     app.include_router(analytics.router)
 
     @app.get("/health")

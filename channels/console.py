@@ -19,11 +19,12 @@ from channels.assist import latest_question, masked_customer, steps_tried
 from channels.limits import MessageRejected, clean_text
 from channels.rasa_client import RasaUnavailable, history_from_tracker
 from channels.state import Gateway
-from hotline.agents import SignedInAgent, sign_in, sign_out, signed_in_agent
+from hotline.agents import SignedInAgent, SignInLocked, sign_in, sign_out, signed_in_agent
 from hotline import clock
 from hotline.db import session_scope
 from hotline.db.models import Conversation, ConversationSummary, Transcript
 from hotline.insights.analytics import load_facts
+from hotline.pseudonyms import pseudonym
 
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "hotline_agent"
@@ -75,16 +76,14 @@ def login_failed(message: str, code: int) -> HTMLResponse:
 
 @router.post("/console/login", include_in_schema=False)
 async def login(request: Request, username: str = Form(""), password: str = Form("")) -> HTMLResponse:
-    gateway = gateway_of(request)
-    settings = gateway.settings
-    username = username.strip()[:64]
+    settings = gateway_of(request).settings
+    client = pseudonym(request.client.host if request.client else "")
     try:
-        gateway.sign_ins.check(username.lower())
-    except MessageRejected:
-        return login_failed("Too many sign-in attempts. Wait five minutes and try again.",
-                            status.HTTP_429_TOO_MANY_REQUESTS)
-    token = await asyncio.to_thread(sign_in, settings.database_url, username, password[:200],
-                                    settings.agent_session_hours)
+        token = await asyncio.to_thread(sign_in, settings.database_url, username.strip()[:64], password[:200],
+                                        settings.agent_session_hours, client)
+    except SignInLocked:
+        return login_failed("Too many sign-in attempts. Wait five minutes and try again, "
+                            "or ask an administrator to unlock your username.", status.HTTP_429_TOO_MANY_REQUESTS)
     if token is None:
         return login_failed("Wrong username or password.", status.HTTP_401_UNAUTHORIZED)
     response = RedirectResponse("/console", status_code=status.HTTP_303_SEE_OTHER)

@@ -7,6 +7,9 @@ ending is never recorded without the job that summarises it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,8 +17,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from hotline import clock
+from hotline.accounts import verification
 from hotline.db import make_engine, session_scope
-from hotline.db.models import Base, Conversation, Handoff
+from hotline.db.models import Base, ChatKey, Conversation, Handoff
 from hotline.insights.jobs import enqueue
 
 
@@ -46,6 +50,17 @@ class ConversationStore:
                 session.add(Conversation(id=conversation_id, channel=channel, started_at=now,
                                          last_activity_at=now, ended_at=None))
         return conversation_id
+
+    def _bind_key(self, conversation_id: str) -> str:
+        key = secrets.token_urlsafe(32)
+        with session_scope(self.database_url) as session:
+            session.merge(ChatKey(conversation_id=conversation_id, key_hash=_digest(key)))
+        return key
+
+    def _holds_key(self, conversation_id: str, key: str | None) -> bool:
+        with session_scope(self.database_url) as session:
+            row = session.get(ChatKey, conversation_id)
+            return bool(row and key and hmac.compare_digest(row.key_hash, _digest(key)))
 
     def _get(self, conversation_id: str) -> Conversation | None:
         with session_scope(self.database_url) as session:
@@ -97,6 +112,7 @@ class ConversationStore:
                 return False
             now = clock.now()
             conversation.ended_at = conversation.last_activity_at = now
+            verification.forget(session, conversation_id)  # an ended conversation is verified no more
             enqueue(session, conversation_id, now)
             return True
 
@@ -108,6 +124,13 @@ class ConversationStore:
 
     async def open(self, channel: str, conversation_id: str | None = None) -> str:
         return await self._run(self._open, channel, conversation_id)
+
+    async def bind_key(self, conversation_id: str) -> str:
+        """A new secret that from now on must come with every request about this conversation."""
+        return await self._run(self._bind_key, conversation_id)
+
+    async def holds_key(self, conversation_id: str, key: str | None) -> bool:
+        return await self._run(self._holds_key, conversation_id, key)
 
     async def get(self, conversation_id: str) -> Conversation | None:
         return await self._run(self._get, conversation_id)
@@ -134,3 +157,7 @@ class ConversationStore:
     async def end_idle(self, idle_for: timedelta) -> list[str]:
         """End conversations nobody has written in for `idle_for` (Rasa's session expiry)."""
         return await self._run(self._end_idle, idle_for)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

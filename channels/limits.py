@@ -21,6 +21,15 @@ def clean_text(text: object, max_chars: int) -> str:
     return text
 
 
+def typed(text: str) -> str:
+    """What a customer typed never reaches Rasa as a command: "/restart" or "/affirm" would
+    skip NLU and change the conversation's state, so a leading slash is dropped."""
+    stripped = text.lstrip("/ ")
+    if not stripped:
+        raise MessageRejected("empty", "Please type a message first.")
+    return stripped
+
+
 class RateLimiter:
     """At most `limit` messages per `window_s` seconds for each key (a session or call)."""
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from hotline.settings import Settings
+from hotline.stack import channel_endpoint
 
 
 class RasaUnavailable(RuntimeError):
@@ -48,14 +49,18 @@ def parse_rest_output(messages: list[dict[str, Any]]) -> Turn:
 
 
 class RasaClient:
+    """Messages go through Rasa's gateway channel (bot/gateway_channel.py), with the shared
+    secret; reading and writing trackers uses Rasa's HTTP API with its token."""
+
     def __init__(self, settings: Settings) -> None:
         token = settings.rasa_auth_token.get_secret_value() if settings.rasa_auth_token else ""
         self._token = {"token": token} if token else {}
+        self._webhook, self._channel = channel_endpoint(settings)
         self._http = httpx.AsyncClient(base_url=settings.rasa_url, timeout=settings.rasa_timeout_s)
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> Turn:
         try:
-            response = await self._http.post("/webhooks/rest/webhook", json={
+            response = await self._http.post(self._webhook, headers=self._channel, json={
                 "sender": sender, "message": text, "metadata": metadata or {}})
             response.raise_for_status()
             return parse_rest_output(response.json())

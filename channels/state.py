@@ -32,7 +32,6 @@ class Gateway:
     limiter: RateLimiter
     assist: AgentAssist
     sockets: dict[str, WebSocket] = field(default_factory=dict)
-    sign_ins: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300))  # per console username
     calls: dict[str, CallState] = field(default_factory=dict)
 
     @classmethod

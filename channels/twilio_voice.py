@@ -1,6 +1,8 @@
 """Phone calls through Twilio: speech and keypad turns, fillers for slow answers, handoff.
 
-The conversation id is the CallSid, never the caller's number.
+The conversation id is the CallSid, never the caller's number. Every Gather we emit numbers
+the caller's next turn in its action URL (which Twilio signs), so a replayed or retried
+callback gets the answer that turn already had instead of a second turn.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from channels.limits import typed
 from channels.rasa_client import BotReply, RasaUnavailable, Turn
 from channels.state import CallState, Gateway
-from channels.twilio_security import twilio_form
+from channels.twilio_security import caller_metadata, first_time, forget_responses, remember, remembered, twilio_form
 
 VOICE = {"voice": "Polly.Amy", "language": "en-GB"}
 HINTS = ("bill, balance, pay my bill, data, roaming, plan, upgrade, eSIM, SIM card, PUK, lost phone, "
@@ -28,6 +31,7 @@ GOODBYE = "Thanks for calling Brightwave. Goodbye."
 FILLER = "One moment while I check that for you."
 STILL_WORKING = "Thanks for waiting, I'm nearly there."
 APOLOGY = "Sorry, I'm having trouble with that right now. Could you say it again, or say agent to speak to a person?"
+WHERE_WERE_WE = "Sorry, where were we? How can I help?"
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 _URL = re.compile(r"https?://\S+")
 _NOT_SPOKEN = re.compile(r"[^\w\s£$%.,!?'&:;()/+-]")
@@ -35,8 +39,24 @@ _NOT_SPOKEN = re.compile(r"[^\w\s£$%.,!?'&:;()/+-]")
 router = APIRouter(prefix="/twilio/voice")
 
 
-def twiml(response: VoiceResponse) -> Response:
+def twiml(response: VoiceResponse | str) -> Response:
     return Response(str(response), media_type="application/xml")
+
+
+def turn_of(request: Request) -> int | None:
+    """The turn a callback belongs to, from the URL we gave Twilio; None where the URL has none
+    (TwiML from before turns were numbered). Twilio signs the URL, so a real request's number
+    can be neither removed nor changed."""
+    turn = request.query_params.get("turn", "")
+    return int(turn) if turn.isdigit() else None
+
+
+def next_turn(turn: int | None) -> int:
+    return (turn or 0) + 1
+
+
+def pending_url(turn: int | None) -> str:
+    return "/twilio/voice/pending" + ("" if turn is None else f"?turn={turn}")
 
 
 def spoken(text: str) -> str:
@@ -48,11 +68,12 @@ def spoken(text: str) -> str:
     return " ".join(_NOT_SPOKEN.sub("", text).split())
 
 
-def listen(*sayings: str) -> VoiceResponse:
-    """Say things inside a Gather, so the caller can interrupt (barge in) by speaking or pressing keys."""
+def listen(turn: int, *sayings: str) -> VoiceResponse:
+    """Say things inside a Gather, so the caller can interrupt (barge in) by speaking or pressing keys;
+    what they say comes back as `turn`."""
     response = VoiceResponse()
-    gather = Gather(input="speech dtmf", action="/twilio/voice/gather", method="POST", speech_timeout="auto",
-                    timeout=6, hints=HINTS, action_on_empty_result=True, language="en-GB")
+    gather = Gather(input="speech dtmf", action=f"/twilio/voice/gather?turn={turn}", method="POST",
+                    speech_timeout="auto", timeout=6, hints=HINTS, action_on_empty_result=True, language="en-GB")
     for saying in sayings:
         if saying:
             gather.say(saying, **VOICE)
@@ -64,7 +85,7 @@ def menu_prompt(replies: list[BotReply], call: CallState) -> str:
     """Buttons become a keypad menu; the choices are remembered for the next turn."""
     buttons = [button for reply in replies for button in reply.buttons]
     call.menu = [button["payload"] for button in buttons[:9]]
-    return " ".join(f"Press {n} for {spoken(button['title'])}." for n, button in enumerate(buttons[:9], 1))
+    return " ".join(f"Press {n} for {spoken(button['title']).rstrip('.')}." for n, button in enumerate(buttons[:9], 1))
 
 
 def caller_text(form: dict[str, str], call: CallState) -> str:
@@ -73,23 +94,32 @@ def caller_text(form: dict[str, str], call: CallState) -> str:
         if call.menu and len(digits) == 1 and 1 <= int(digits) <= len(call.menu):
             return call.menu[int(digits) - 1]
         return digits
-    return form.get("SpeechResult", "").strip()
+    speech = form.get("SpeechResult", "").strip()
+    return typed(speech) if speech.strip("/ ") else ""
 
 
-async def answer_call_turn(gateway: Gateway, call_sid: str, call: CallState, turn: Turn) -> Response:
-    sayings = [spoken(reply.text) for reply in turn.replies]
-    if turn.handoff:
-        await gateway.conversations.hand_off(call_sid, str(turn.handoff.get("reason", "")))
+async def answer(gateway: Gateway, call_sid: str, turn: int | None, response: VoiceResponse) -> Response:
+    """The answer to a turn, kept for replays of its request; an answer kept already wins."""
+    if turn is None:
+        return twiml(response)
+    return twiml(await remember(gateway.settings.database_url, call_sid, turn, str(response)))
+
+
+async def answer_call_turn(gateway: Gateway, call_sid: str, call: CallState, bot: Turn, then: int) -> VoiceResponse:
+    """What the caller hears of the assistant's turn; `then` numbers the caller's next turn."""
+    sayings = [spoken(reply.text) for reply in bot.replies]
+    if bot.handoff:
+        await gateway.conversations.hand_off(call_sid, str(bot.handoff.get("reason", "")))
         gateway.assist.prepare()
         response = VoiceResponse()
         for saying in sayings:
             response.say(saying, **VOICE)
         dial = response.dial(timeout=30)
         dial.number(gateway.settings.agent_number, url="/twilio/voice/whisper?" + urlencode(
-            {"conversation_id": call_sid, "reason": str(turn.handoff.get("reason", ""))[:120]}))
+            {"conversation_id": call_sid, "reason": str(bot.handoff.get("reason", ""))[:120]}))
         response.say("Sorry, nobody is free right now. Please call back later. Goodbye.", **VOICE)
         response.hangup()
-        return twiml(response)
+        return response
     try:
         ending = await gateway.rasa.latest_intent(call_sid) == "goodbye"
     except RasaUnavailable:
@@ -98,45 +128,66 @@ async def answer_call_turn(gateway: Gateway, call_sid: str, call: CallState, tur
         response = VoiceResponse()
         response.say(" ".join(sayings) or GOODBYE, **VOICE)
         response.hangup()
-        return twiml(response)
-    return twiml(listen(*sayings, menu_prompt(turn.replies, call)))
+        return response
+    return listen(then, *sayings, menu_prompt(bot.replies, call))
 
 
-async def wait_for_turn(gateway: Gateway, call_sid: str, call: CallState) -> Response:
-    """The answer if it comes within the filler threshold; otherwise a filler and a redirect back here."""
+async def wait_for_turn(gateway: Gateway, call_sid: str, call: CallState, turn: int | None) -> Response:
+    """The answer if it comes within the filler threshold; otherwise a filler and a redirect back here.
+
+    More than one request may wait for the same answer (a replay of the turn's callback): each
+    holds the task it waits for, and the first answer kept is the one every one of them returns.
+    """
     settings = gateway.settings
-    done, _ = await asyncio.wait({call.pending}, timeout=settings.voice_filler_after_s)
+    task = call.pending
+    done, _ = await asyncio.wait({task}, timeout=settings.voice_filler_after_s)
     if not done:
         if time.monotonic() - call.pending_started > settings.voice_turn_limit_s:
-            call.pending.cancel()
+            task.cancel()
             call.pending = None
-            return twiml(listen(APOLOGY))
+            return await answer(gateway, call_sid, turn, listen(next_turn(turn), APOLOGY))
         response = VoiceResponse()
         response.say(FILLER if time.monotonic() - call.pending_started < 2 * settings.voice_filler_after_s
                      else STILL_WORKING, **VOICE)
-        response.redirect("/twilio/voice/pending", method="POST")
+        response.redirect(pending_url(turn), method="POST")
         return twiml(response)
-    task, call.pending = call.pending, None
+    if call.pending is task:
+        call.pending = None
     try:
-        turn = task.result()
-    except RasaUnavailable:
-        return twiml(listen(APOLOGY))
-    return await answer_call_turn(gateway, call_sid, call, turn)
+        result = task.result()
+    except (RasaUnavailable, asyncio.CancelledError):  # cancelled: another request for this turn gave up on it
+        return await answer(gateway, call_sid, turn, listen(next_turn(turn), APOLOGY))
+    return await answer(gateway, call_sid, turn, await answer_call_turn(gateway, call_sid, call, result,
+                                                                        next_turn(turn)))
+
+
+async def answer_again(gateway: Gateway, call_sid: str, turn: int | None) -> Response:
+    """A turn asked before: the answer it had, the answer still on its way, or (lost in a restart) a prompt."""
+    if turn is not None and (kept := await remembered(gateway.settings.database_url, call_sid, turn)):
+        return twiml(kept)
+    call = gateway.calls.get(call_sid)
+    if call is None or call.pending is None:
+        return twiml(listen(next_turn(turn), WHERE_WERE_WE))
+    return await wait_for_turn(gateway, call_sid, call, turn)
 
 
 @router.post("")
 async def incoming_call(request: Request, form: dict = Depends(twilio_form)) -> Response:
     gateway: Gateway = request.app.state.gateway
     call_sid = form.get("CallSid", "")
+    if not await first_time(gateway.settings.database_url, call_sid, 0):
+        return await answer_again(gateway, call_sid, 0)
     await gateway.conversations.open("voice", call_sid)
     gateway.calls[call_sid] = CallState()
-    return twiml(listen(GREETING))
+    return await answer(gateway, call_sid, 0, listen(1, GREETING))
 
 
 @router.post("/gather")
 async def gathered(request: Request, form: dict = Depends(twilio_form)) -> Response:
     gateway: Gateway = request.app.state.gateway
-    call_sid = form.get("CallSid", "")
+    call_sid, turn = form.get("CallSid", ""), turn_of(request)
+    if turn is not None and not await first_time(gateway.settings.database_url, call_sid, turn):
+        return await answer_again(gateway, call_sid, turn)
     call = gateway.calls.setdefault(call_sid, CallState())
     text = caller_text(form, call)
     if not text:
@@ -145,25 +196,20 @@ async def gathered(request: Request, form: dict = Depends(twilio_form)) -> Respo
             response = VoiceResponse()
             response.say(SILENT_GOODBYE, **VOICE)
             response.hangup()
-            return twiml(response)
-        return twiml(listen(SILENCE))
+            return await answer(gateway, call_sid, turn, response)
+        return await answer(gateway, call_sid, turn, listen(next_turn(turn), SILENCE))
     call.silences = 0
     call.menu = []
     call.pending = asyncio.create_task(gateway.rasa.send(call_sid, text[: gateway.settings.max_message_chars],
-                                                         {"channel": "voice"}))
+                                                         caller_metadata("voice", form)))
     call.pending_started = time.monotonic()
     await gateway.conversations.touch(call_sid)
-    return await wait_for_turn(gateway, call_sid, call)
+    return await wait_for_turn(gateway, call_sid, call, turn)
 
 
 @router.post("/pending")
 async def pending(request: Request, form: dict = Depends(twilio_form)) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    call_sid = form.get("CallSid", "")
-    call = gateway.calls.get(call_sid)
-    if call is None or call.pending is None:
-        return twiml(listen("Sorry, where were we? How can I help?"))
-    return await wait_for_turn(gateway, call_sid, call)
+    return await answer_again(request.app.state.gateway, form.get("CallSid", ""), turn_of(request))
 
 
 @router.post("/whisper")
@@ -185,4 +231,5 @@ async def call_status(request: Request, form: dict = Depends(twilio_form)) -> Re
         call = gateway.calls.pop(call_sid, None)
         if call and call.pending:
             call.pending.cancel()
+        await forget_responses(gateway.settings.database_url, call_sid)
     return Response(status_code=204)

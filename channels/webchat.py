@@ -6,16 +6,21 @@ import json
 import re
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebSocketDisconnect, status
+from fastapi.requests import HTTPConnection
 from fastapi.responses import FileResponse, JSONResponse
 
-from channels.limits import MessageRejected, clean_text
+from channels.limits import MessageRejected, clean_text, typed
 from channels.rasa_client import RasaUnavailable, Turn, history_from_tracker
 from channels.state import Gateway
+from hotline.insights.transcript import SECRET_SLOTS
+from hotline.pseudonyms import pseudonym
 
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 APOLOGY = "Sorry, I'm having trouble right now. Please try again in a moment, or call 150 to speak to our team."
+MASKED = "••••"  # how the page shows the customer's own PIN or date of birth again
+KEY_COOKIE = "hotline_chat_"  # + session id: the browser's key to that one conversation
 
 router = APIRouter()
 
@@ -26,36 +31,61 @@ async def page() -> FileResponse:
         "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:"})
 
 
-async def live_session(gateway: Gateway, session_id: str) -> bool:
+async def live_session(connection: HTTPConnection, session_id: str) -> bool:
+    """A session that is open and belongs to this browser: the id alone opens nothing."""
+    gateway: Gateway = connection.app.state.gateway
     conversation = await gateway.conversations.get(session_id) if SESSION_ID.match(session_id) else None
-    return conversation is not None and conversation.ended_at is None
+    return (conversation is not None and conversation.ended_at is None
+            and await gateway.conversations.holds_key(session_id, connection.cookies.get(KEY_COOKIE + session_id)))
 
 
-async def known_session(gateway: Gateway, session_id: str) -> None:
+async def known_session(request: Request, session_id: str) -> Gateway:
     """A session the page can use; an ended one is gone, so the page starts afresh."""
-    if not await live_session(gateway, session_id):
+    if not await live_session(request, session_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Unknown or ended chat session")
+    return request.app.state.gateway
+
+
+def client_of(connection: HTTPConnection) -> str | None:
+    """A pseudonym of the client's address, so identity checks can be limited per client."""
+    return pseudonym(connection.client.host) if connection.client else None
 
 
 @router.post("/api/chat/sessions", status_code=status.HTTP_201_CREATED)
-async def new_session(request: Request) -> dict[str, str]:
-    return {"session_id": await request.app.state.gateway.conversations.open("web")}
+async def new_session(request: Request, response: Response) -> dict[str, str]:
+    conversations = request.app.state.gateway.conversations
+    session_id = await conversations.open("web")
+    response.set_cookie(KEY_COOKIE + session_id, await conversations.bind_key(session_id), httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", max_age=24 * 3600)
+    return {"session_id": session_id}
+
+
+def mask_secrets(messages: list[dict]) -> list[dict]:
+    """The customer's answers to the PIN / date-of-birth question are not shown again."""
+    return [{**message, "text": MASKED} if message["role"] == "user" and message.get("asked_for") in SECRET_SLOTS
+            else message for message in messages]
 
 
 @router.get("/api/chat/sessions/{session_id}/history")
 async def history(session_id: str, request: Request) -> dict:
-    gateway: Gateway = request.app.state.gateway
-    await known_session(gateway, session_id)
+    gateway = await known_session(request, session_id)
     try:
-        messages = history_from_tracker(await gateway.rasa.tracker(session_id))
+        messages = mask_secrets(history_from_tracker(await gateway.rasa.tracker(session_id)))
     except RasaUnavailable as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, APOLOGY) from error
     handoff = await gateway.conversations.handoff(session_id)
     return {"messages": messages, "handoff": bool(handoff and not handoff.handed_back_at)}
 
 
-async def take_turn(gateway: Gateway, session_id: str, text: str) -> Turn:
-    turn = await gateway.rasa.send(session_id, text, {"channel": "web"})
+async def offered_payload(gateway: Gateway, session_id: str, payload: str) -> bool:
+    """A quick reply's payload goes to Rasa as it is only if the assistant just offered it."""
+    history = history_from_tracker(await gateway.rasa.tracker(session_id))
+    last_bot = next((message for message in reversed(history) if message["role"] == "bot"), None)
+    return last_bot is not None and payload in {button["payload"] for button in last_bot["buttons"]}
+
+
+async def take_turn(gateway: Gateway, session_id: str, text: str, client: str | None) -> Turn:
+    turn = await gateway.rasa.send(session_id, text, {"channel": "web", "client": client})
     await gateway.conversations.touch(session_id)
     if turn.handoff:
         await gateway.conversations.hand_off(session_id, str(turn.handoff.get("reason", "")))
@@ -66,8 +96,7 @@ async def take_turn(gateway: Gateway, session_id: str, text: str) -> Turn:
 @router.post("/api/chat/sessions/{session_id}/end")
 async def end_session(session_id: str, request: Request) -> dict[str, str]:
     """The customer closed the chat: its transcript and summary are made in the background."""
-    gateway: Gateway = request.app.state.gateway
-    await known_session(gateway, session_id)
+    gateway = await known_session(request, session_id)
     await gateway.conversations.end(session_id)
     return {"status": "ended"}
 
@@ -75,13 +104,12 @@ async def end_session(session_id: str, request: Request) -> dict[str, str]:
 @router.post("/api/chat/sessions/{session_id}/messages")
 async def post_message(session_id: str, request: Request) -> JSONResponse:
     """The same turn as the WebSocket, for clients that can't hold a socket open."""
-    gateway: Gateway = request.app.state.gateway
-    await known_session(gateway, session_id)
+    gateway = await known_session(request, session_id)
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send JSON: {\"text\": \"...\"}")
     try:
         body = await request.json()
-        text = clean_text(body.get("text") if isinstance(body, dict) else None, gateway.settings.max_message_chars)
+        text = typed(clean_text(body.get("text") if isinstance(body, dict) else None, gateway.settings.max_message_chars))
         gateway.limiter.check(session_id)
     except json.JSONDecodeError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "Malformed JSON") from error
@@ -89,7 +117,7 @@ async def post_message(session_id: str, request: Request) -> JSONResponse:
         code = status.HTTP_429_TOO_MANY_REQUESTS if error.code == "rate_limited" else status.HTTP_422_UNPROCESSABLE_CONTENT
         return JSONResponse({"error": error.code, "message": str(error)}, status_code=code)
     try:
-        turn = await take_turn(gateway, session_id, text)
+        turn = await take_turn(gateway, session_id, text, client_of(request))
     except RasaUnavailable:
         return JSONResponse({"error": "unavailable", "message": APOLOGY}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     return JSONResponse({"messages": [reply.as_dict() for reply in turn.replies], "handoff": turn.handoff})
@@ -99,7 +127,7 @@ async def post_message(session_id: str, request: Request) -> JSONResponse:
 async def chat_socket(websocket: WebSocket, session_id: str) -> None:
     gateway: Gateway = websocket.app.state.gateway
     await websocket.accept()
-    if not await live_session(gateway, session_id):
+    if not await live_session(websocket, session_id):
         await websocket.send_json({"type": "error", "code": "unknown_session", "message": "Unknown chat session."})
         await websocket.close(code=4404)
         return
@@ -122,6 +150,11 @@ async def handle_frame(gateway: Gateway, websocket: WebSocket, session_id: str, 
         text = clean_text(frame.get("payload") if frame["type"] == "button" else frame.get("text"),
                           gateway.settings.max_message_chars)
         gateway.limiter.check(session_id)
+        if frame["type"] == "message" or not await offered_payload(gateway, session_id, text):
+            text = typed(text)
+    except RasaUnavailable:
+        await websocket.send_json({"type": "error", "code": "unavailable", "message": APOLOGY})
+        return
     except json.JSONDecodeError:
         await websocket.send_json({"type": "error", "code": "bad_request", "message": "I couldn't read that message."})
         return
@@ -130,7 +163,7 @@ async def handle_frame(gateway: Gateway, websocket: WebSocket, session_id: str, 
         return
     await websocket.send_json({"type": "typing", "on": True})
     try:
-        turn = await take_turn(gateway, session_id, text)
+        turn = await take_turn(gateway, session_id, text, client_of(websocket))
     except RasaUnavailable:
         await websocket.send_json({"type": "error", "code": "unavailable", "message": APOLOGY})
     else:

@@ -13,7 +13,7 @@ import uuid
 import httpx
 
 from hotline.settings import Settings
-from hotline.stack import auth_token, running_stack
+from hotline.stack import auth_token, channel_endpoint, running_stack
 
 NLU_ONLY = ["hi there", "are you a bot?", "what can you do", "thanks a lot", "bye for now"]
 SESSION_TURNS = 20  # a new conversation every so often, as real traffic has
@@ -31,9 +31,10 @@ def summarise(samples: list[float]) -> dict[str, float]:
             "max_ms": max(samples)}
 
 
-def timed_turn(client: httpx.Client, url: str, sender: str, text: str) -> float:
+def timed_turn(client: httpx.Client, endpoint: tuple[str, dict[str, str]], sender: str, text: str) -> float:
+    url, headers = endpoint
     started = time.perf_counter()
-    response = client.post(url, json={"sender": sender, "message": text})
+    response = client.post(url, headers=headers, json={"sender": sender, "message": text})
     response.raise_for_status()
     if not response.json():
         raise RuntimeError(f"No reply to {text!r}")
@@ -45,15 +46,15 @@ def run_turn_benchmark(settings: Settings, turns: int) -> dict[str, dict[str, fl
     token = auth_token(settings)
     samples: dict[str, list[float]] = {"nlu_only": [], "database_action": []}
     with running_stack(settings, token), httpx.Client(timeout=60) as client:
-        url = f"{settings.rasa_url}/webhooks/rest/webhook"
-        timed_turn(client, url, "bench-warm-up", "what are the APN settings?")  # waits for the model to load
+        endpoint = channel_endpoint(settings)
+        timed_turn(client, endpoint, "bench-warm-up", "what are the APN settings?")  # waits for the model to load
         for index in range(turns):
             if index % SESSION_TURNS == 0:
                 sender = f"bench-{uuid.uuid4().hex[:8]}"
                 for text in VERIFY:
-                    timed_turn(client, url, sender, text)
+                    timed_turn(client, endpoint, sender, text)
             kind, texts = ("nlu_only", NLU_ONLY) if index % 2 == 0 else ("database_action", DATABASE)
-            samples[kind].append(timed_turn(client, url, sender, texts[index // 2 % len(texts)]))
+            samples[kind].append(timed_turn(client, endpoint, sender, texts[index // 2 % len(texts)]))
     return {kind: summarise(values) for kind, values in samples.items()}
 
 
@@ -65,7 +66,9 @@ async def _chat_session(gateway_url: str, texts: list[str], samples: list[float]
 
     async with httpx.AsyncClient(base_url=gateway_url, timeout=60) as client:
         session = (await client.post("/api/chat/sessions")).json()["session_id"]
-    async with websockets.connect(gateway_url.replace("http", "ws") + f"/ws/chat/{session}") as socket:
+        cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    async with websockets.connect(gateway_url.replace("http", "ws") + f"/ws/chat/{session}",
+                                  additional_headers={"Cookie": cookies}) as socket:
         for text in texts:
             started = time.perf_counter()
             await socket.send(json.dumps({"type": "message", "text": text}))

@@ -43,8 +43,20 @@ class Settings(BaseSettings):
     seed: int = 7
     seed_customers: int = 240
 
-    # Identity verification.
+    # Identity verification: tries per conversation, and failures (stored in the database, across
+    # conversations and restarts) after which an account, phone number or client address is locked.
     max_verification_attempts: int = 3
+    verification_lock_failures: int = 5  # per account or phone number
+    verification_client_lock_failures: int = 10  # per client address, across accounts
+    verification_lock_minutes: float = 30.0  # failures count this long; a lock lasts this long
+    verified_for_minutes: float = 30.0  # a verification holds while the conversation is in use
+
+    # Shared secrets between our own processes, generated per run by `hotline run` when unset:
+    # only the gateway may post conversation messages to Rasa, only Rasa may call the action server.
+    channel_secret: SecretStr | None = None
+    action_secret: SecretStr | None = None
+    # Keyed hashes stand in for phone numbers and client addresses (SMS ids, lock keys, logs).
+    pseudonym_secret: SecretStr = SecretStr("hotline-pseudonyms")
 
     # Knowledge base and retrieval.
     articles_dir: Path = PROJECT_ROOT / "knowledge" / "articles"

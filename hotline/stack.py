@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,9 +16,16 @@ from pathlib import Path
 
 import httpx
 import yaml
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from hotline.settings import Settings
+
+SHARED_SECRETS = ("channel_secret", "action_secret")
+# How the shared secrets travel: Rasa -> action server, gateway -> Rasa (bot/gateway_channel.py
+# runs in Rasa's own environment and names its header again).
+ACTION_SECRET_HEADER = "X-Hotline-Action-Secret"
+CHANNEL_SECRET_HEADER = "X-Hotline-Channel-Secret"
 
 QUIET_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
@@ -43,15 +52,44 @@ def tracker_store_config(url: str) -> dict:
 
 
 def write_endpoints(settings: Settings) -> Path:
-    """Rasa's endpoints file, generated from the settings so there is one source of truth."""
+    """Rasa's endpoints file, generated from the settings so there is one source of truth.
+
+    The action server's secret stays out of the file: Rasa fills in ${HOTLINE_ACTION_SECRET}
+    from its environment when it reads it.
+    """
     path = settings.var_dir / "endpoints.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     endpoints = {
-        "action_endpoint": {"url": f"{settings.action_url}/webhook"},
+        "action_endpoint": {"url": f"{settings.action_url}/webhook",
+                            "headers": {ACTION_SECRET_HEADER: "${HOTLINE_ACTION_SECRET}"}},
         "tracker_store": tracker_store_config(settings.tracker_store_url),
     }
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
     return path
+
+
+def with_secrets(settings: Settings) -> Settings:
+    """The settings with the secrets our processes share filled in: those not configured are
+    made once and kept in var/secrets.json (readable by this user only), so `hotline shell`
+    and a restarted server agree with the running ones."""
+    missing = [name for name in SHARED_SECRETS if getattr(settings, name) is None]
+    if not missing:
+        return settings
+    path = settings.var_dir / "secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if any(name not in stored for name in missing):
+        stored |= {name: secrets.token_urlsafe(24) for name in missing if name not in stored}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(stored))
+    return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
+
+
+def channel_endpoint(settings: Settings) -> tuple[str, dict[str, str]]:
+    """Where, and with which header, our own processes post a conversation message to Rasa."""
+    settings = with_secrets(settings)
+    return (f"{settings.rasa_url}/webhooks/gateway/webhook",
+            {CHANNEL_SECRET_HEADER: settings.channel_secret.get_secret_value()})
 
 
 def auth_token(settings: Settings) -> str:
@@ -59,26 +97,40 @@ def auth_token(settings: Settings) -> str:
     return token.get_secret_value() if token else secrets.token_urlsafe(24)
 
 
-def wait_until(url: str, timeout_s: float, process: subprocess.Popen, name: str,
-               params: dict | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"The {name} server exited with code {process.returncode}; see var/logs/{name}.log")
+def port_in_use(host: str, port: int) -> bool:
+    """Whether a server already listens there: a stale one would answer our readiness checks.
+
+    SO_REUSEADDR, as servers set it, so a stopped server's TIME_WAIT leftovers don't count.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            if httpx.get(url, params=params, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"The {name} server did not answer at {url} within {timeout_s:.0f} s")
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def answers(url: str, params: dict | None) -> bool:
+    try:
+        return httpx.get(url, params=params, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 class ManagedProcess:
-    """One server process with its log file, stopped politely then firmly."""
+    """One server process with its log file, stopped politely then firmly.
+
+    A server with an address refuses to start when something already listens there, and is
+    ready only when the address answers while this process is still running.
+    """
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], cwd: Path,
-                 log_dir: Path) -> None:
+                 log_dir: Path, address: tuple[str, int] | None = None) -> None:
+        if address and port_in_use(*address):
+            host, port = address
+            raise RuntimeError(f"Port {port} on {host} is already in use (a {name} server left running?): "
+                               f"stop it or choose another port; not starting the {name} server")
         log_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log_path = log_dir / f"{name}.log"
@@ -87,10 +139,29 @@ class ManagedProcess:
             command, env={**os.environ, **QUIET_ENV, **env}, cwd=cwd, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True)
 
+    def __enter__(self) -> "ManagedProcess":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def check_running(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"The {self.name} process exited with code {self.process.returncode}; "
+                               f"see {self.log_path}")
+
     def wait_until_ready(self, url: str, timeout_s: float, params: dict | None = None) -> None:
         """Block until the server answers; stop it if it never does (or on Ctrl-C)."""
         try:
-            wait_until(url, timeout_s, self.process, self.name, params)
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                answered = answers(url, params)
+                self.check_running()  # after the answer: it must have come while we were up
+                if answered:
+                    return
+                time.sleep(0.5)
+            raise TimeoutError(f"The {self.name} server did not answer at {url} within {timeout_s:.0f} s; "
+                               f"see {self.log_path}")
         except BaseException:
             self.stop()
             raise
@@ -107,17 +178,19 @@ class ManagedProcess:
 
 
 def start_action_server(settings: Settings) -> ManagedProcess:
+    settings = with_secrets(settings)
     server = ManagedProcess(
         "actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                     "-p", str(settings.action_port)],
         env={**settings.as_env(), "SANIC_HOST": settings.action_host, "HOTLINE_WARM_UP_KNOWLEDGE": "true"},
-        cwd=settings.project_root,
-        log_dir=settings.var_dir / "logs")
+        cwd=settings.project_root, log_dir=settings.var_dir / "logs",
+        address=(settings.action_host, settings.action_port))
     server.wait_until_ready(f"{settings.action_url}/health", 60)
     return server
 
 
 def start_rasa(settings: Settings, token: str) -> ManagedProcess:
+    settings = with_secrets(settings)
     if not settings.rasa_model.exists():
         raise FileNotFoundError(f"No trained model at {settings.rasa_model}: run `make model`.")
     server = ManagedProcess(
@@ -125,30 +198,36 @@ def start_rasa(settings: Settings, token: str) -> ManagedProcess:
                  "-i", settings.rasa_host, "-p", str(settings.rasa_port),
                  "-m", str(settings.rasa_model), "--endpoints", str(write_endpoints(settings)),
                  "--credentials", str(settings.bot_dir / "credentials.yml")],
-        env=settings.as_env(), cwd=settings.bot_dir, log_dir=settings.var_dir / "logs")
+        env=settings.as_env(), cwd=settings.bot_dir, log_dir=settings.var_dir / "logs",
+        address=(settings.rasa_host, settings.rasa_port))
     server.wait_until_ready(f"{settings.rasa_url}/status", settings.rasa_startup_timeout_s,
                             params={"token": token})
     return server
 
 
 def start_gateway(settings: Settings, token: str) -> ManagedProcess:
+    settings = with_secrets(settings)
     server = ManagedProcess(
         "gateway", [sys.executable, "-m", "uvicorn", "channels.app:create_app", "--factory",
                     "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log"],
         env={**settings.as_env(), "HOTLINE_RASA_AUTH_TOKEN": token}, cwd=settings.project_root,
-        log_dir=settings.var_dir / "logs")
+        log_dir=settings.var_dir / "logs", address=(settings.gateway_host, settings.gateway_port))
     server.wait_until_ready(f"{settings.gateway_url}/health", 60)
     return server
 
 
 def start_worker(settings: Settings, token: str) -> ManagedProcess:
     """The post-conversation worker; it has no port, so 'ready' means it is still running."""
+    settings = with_secrets(settings)
     worker = ManagedProcess("worker", [sys.executable, "-m", "hotline.cli", "worker"],
                             env={**settings.as_env(), "HOTLINE_RASA_AUTH_TOKEN": token},
                             cwd=settings.project_root, log_dir=settings.var_dir / "logs")
     time.sleep(1)
-    if worker.process.poll() is not None:
-        raise RuntimeError(f"The worker exited with code {worker.process.returncode}; see var/logs/worker.log")
+    try:
+        worker.check_running()
+    except RuntimeError:
+        worker.stop()
+        raise
     return worker
 
 

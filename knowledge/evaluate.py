@@ -19,14 +19,17 @@ from knowledge.safety import SafetyClassifier
 from knowledge.service import build_answerer
 
 EVAL_DIR = Path(__file__).parent / "eval"
-# The quick CI subset must stay at or above these.
+# The quick CI subset must stay at or above these: each sits one or two items under what the
+# current code measures on that subset (docs/benchmarks.md), so a real regression crosses it.
 FLOORS = {
-    "qa.answerable_accuracy": 0.6, "qa.unanswerable_accuracy": 0.5, "qa.citation_accuracy": 0.8,
-    "qa.rougeL": 0.2, "qa.embedding_similarity": 0.5, "retrieval.hit_at_k": 0.85,
-    "pii.precision": 0.9, "pii.recall": 0.9, "injection.block_rate": 0.6,
-    "injection.benign_pass_rate": 0.85,
-    "extraction.json_valid_rate": 0.85, "extraction.intent_accuracy": 0.4, "extraction.topic_f1": 0.35,
-    "extraction.summary_rougeL": 0.25,
+    "qa.answerable_accuracy": 0.7, "qa.unanswerable_accuracy": 0.45, "qa.citation_accuracy": 0.8,
+    "qa.rougeL": 0.35, "qa.embedding_similarity": 0.7, "retrieval.hit_at_k": 0.9,
+    "pii.precision": 0.95, "pii.recall": 0.95, "injection.block_rate": 0.68,
+    "injection.benign_pass_rate": 0.9,
+    # The discarded summary prompt scored 0.395 intent accuracy and 0.309 topic F1 on all 43.
+    "extraction.json_valid_rate": 0.95, "extraction.intent_accuracy": 0.55, "extraction.topic_f1": 0.42,
+    "extraction.summary_rougeL": 0.32, "extraction.resolved_accuracy": 0.65,
+    "extraction.sentiment_end_accuracy": 0.5,
 }
 
 
@@ -39,8 +42,10 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def quick_subset(rows: list[dict]) -> list[dict]:
+    """Every sixth answerable question and every other unanswerable one (19 + 28): enough
+    questions to decline that a weakened relevance gate or support check shows."""
     answerable = [r for r in rows if r["answerable"]][::6]
-    unanswerable = [r for r in rows if not r["answerable"]][::4]
+    unanswerable = [r for r in rows if not r["answerable"]][::2]
     return answerable + unanswerable
 
 
@@ -141,7 +146,8 @@ def run_evaluation(settings: Settings, quick: bool = False) -> dict:
         "pii": evaluate_pii(load_jsonl("pii.jsonl")),
         "injection": evaluate_injection(load_jsonl("injection.jsonl"),
                                         SafetyClassifier(load_embedder(settings.embedding_model))),
-        "extraction": evaluate_extraction(settings, conversations[::6] if quick else conversations),
+        # Every other conversation (22): on 8, one conversation moved intent accuracy by 0.125.
+        "extraction": evaluate_extraction(settings, conversations[::2] if quick else conversations),
     }
 
 

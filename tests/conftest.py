@@ -100,8 +100,9 @@ def _domain_parts() -> list[dict[str, Any]]:
 class Conversation:
     """Drives form validators and actions the way Rasa calls them, turn by turn."""
 
-    def __init__(self, domain: dict[str, Any]) -> None:
+    def __init__(self, domain: dict[str, Any], client: str | None = None) -> None:
         self.domain = domain
+        self.metadata = {"channel": "web", **({"client": client} if client else {})}  # as the gateway sends
         self.slots: dict[str, Any] = {"verified": False, "verification_attempts": 0,
                                       "verification_locked": False, "human_offered": False}
         self.active_loop: str | None = None
@@ -110,8 +111,8 @@ class Conversation:
 
     def tracker(self, text: str, intent: str, entities: list[dict] | None = None) -> Tracker:
         message = {"text": text, "intent": {"name": intent, "confidence": 0.9},
-                   "entities": entities or []}
-        self.events.append({"event": "user", "text": text, "parse_data": message})
+                   "entities": entities or [], "metadata": self.metadata}
+        self.events.append({"event": "user", "text": text, "parse_data": message, "metadata": self.metadata})
         return Tracker("test-user", dict(self.slots), message, list(self.events), False, None,
                        {"name": self.active_loop} if self.active_loop else {}, "action_listen")
 

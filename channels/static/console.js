@@ -71,6 +71,22 @@
     }));
   }
 
+  async function refreshLocks() {
+    const locks = await api('/api/console/verification-locks');
+    $('locks-list').replaceChildren(...locks.map((lock) => {
+      const item = el('li', null, { 'data-testid': 'lock-item' });
+      const lift = el('button', 'Lift', { class: 'btn', type: 'button' });
+      lift.addEventListener('click', async () => {
+        lift.disabled = true;
+        await post('/api/console/verification-locks/lift', { key: lock.key }).catch(() => {});
+        refreshLocks().catch(() => {});
+      });
+      item.append(el('span', `${lock.label}: ${lock.failures} failed checks, locked until ${when(lock.until)} `), lift);
+      return item;
+    }));
+    $('locks-empty').hidden = locks.length > 0;
+  }
+
   // --- One conversation ----------------------------------------------------------
 
   const conversationId = decodeURIComponent(window.location.pathname.split('/').pop());
@@ -247,7 +263,10 @@
   document.addEventListener('DOMContentLoaded', () => {
     showAgent().catch(() => {});
     const pageName = document.body.dataset.page;
-    if (pageName === 'queue') every(() => refreshQueue().catch(() => {}), 3000);
+    if (pageName === 'queue') {
+      every(() => refreshQueue().catch(() => {}), 3000);
+      every(() => refreshLocks().catch(() => {}), 10000);
+    }
     if (pageName === 'conversation') {
       initConversation();
       every(refreshConversation, POLL_MS);

@@ -60,6 +60,8 @@ def parse_addon(text: str) -> DataAddon | None:
 def buy_addon(session: Session, line: Line, addon: DataAddon, now: datetime) -> AddonPurchase:
     if line.kind != "mobile" or line.status != "active":
         raise AccountError("Data add-ons can only go on an active mobile line.")
+    if current_plan(line, now.date()).data_gb is None:
+        raise AccountError("Your plan already has unlimited data, so there's no need for a Boost.")
     purchase = AddonPurchase(confirmation=f"ADD-{secrets.token_hex(4).upper()}", line_id=line.id,
                              data_gb=addon.data_gb, price_pence=addon.price_pence,
                              cycle_start=cycle_start(now.date()), purchased_at=now)

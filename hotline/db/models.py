@@ -285,6 +285,37 @@ class Conversation(Base):
     handoff_reason: Mapped[str | None] = mapped_column(String(200))
 
 
+class ChatKey(Base):
+    """Binds a web-chat session to the browser that opened it: the hash of a key only its cookie holds."""
+
+    __tablename__ = "chat_keys"
+
+    conversation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+
+
+class VerificationFailure(Base):
+    """A failed identity check, counted against the account, phone number and client address
+    it came from (pseudonymous keys such as "account:17" or "client:3f2a..."), across conversations."""
+
+    __tablename__ = "verification_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), index=True)
+    failed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class VerifiedConversation(Base):
+    """The server's own record that a conversation passed verification: account actions trust
+    this, never the slots of the tracker they are sent."""
+
+    __tablename__ = "verified_conversations"
+
+    conversation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    expires_at: Mapped[datetime]
+
+
 class Handoff(Base):
     """A conversation handed to a person: who took it over, and whether it went back to the assistant."""
 
@@ -373,3 +404,29 @@ class AgentSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     expires_at: Mapped[datetime]
+
+
+class TwilioRequest(Base):
+    """A Twilio webhook already acted on, so a replayed (or retried) one is not acted on again:
+    an SMS by its MessageSid, a call's turn by its CallSid and turn number (0: the call coming in).
+    A turn keeps the TwiML it was answered with while the call lasts, for its replays."""
+
+    __tablename__ = "twilio_requests"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 0 for an SMS
+    response: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+class SignInFailure(Base):
+    """A console sign-in that has not succeeded, by keyed hashes of the username and the client
+    address (a mistyped password often lands in the username box). Written before the password
+    is checked, so guesses sent in parallel count too; a success deletes its own pair's rows."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(32), index=True)
+    client_key: Mapped[str] = mapped_column(String(32), index=True)
+    failed_at: Mapped[datetime] = mapped_column(index=True)

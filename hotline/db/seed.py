@@ -106,7 +106,7 @@ DEMO_IDENTITIES = (
                  "one mobile line, bills paid, last bill higher because of roaming"),
     DemoIdentity("ACC-1000002", "Ben", "Carter", "2468", date(1990, 7, 4), "Manchester",
                  "M1 4BT", ("UNLIMITED", "STARTER"), None,
-                 "two lines, latest bill overdue, a late fee on it"),
+                 "two lines, an overdue bill with a late fee on it (before the 15th, also the new bill, not yet due)"),
     DemoIdentity("ACC-1000003", "Chloe", "Davies", "1357", date(1978, 11, 30), "Leeds",
                  "LS1 4AP", ("STARTER",), "FIBRE_150",
                  "broadband and mobile, lives in an outage area, an open trouble ticket"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -152,10 +152,10 @@ def test_agents_and_sessions(database_url):
     with pytest.raises(ValueError):
         save_agent(database_url, "kim", "Kim", "short")
     save_agent(database_url, "kim", "Kim", "a long passphrase")
-    assert sign_in(database_url, "kim", "wrong passphrase", hours=1) is None
-    token = sign_in(database_url, "kim", "a long passphrase", hours=1)
+    assert sign_in(database_url, "kim", "wrong passphrase", hours=1, client="test") is None
+    token = sign_in(database_url, "kim", "a long passphrase", hours=1, client="test")
     assert signed_in_agent(database_url, token).display_name == "Kim"
-    expired = sign_in(database_url, "kim", "a long passphrase", hours=-1)
+    expired = sign_in(database_url, "kim", "a long passphrase", hours=-1, client="test")
     assert signed_in_agent(database_url, expired) is None
 
 

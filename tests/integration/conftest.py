@@ -7,9 +7,10 @@ import shutil
 import pytest
 
 from hotline.settings import PROJECT_ROOT, Settings, get_settings
-from hotline.stack import start_action_server, start_gateway, start_rasa, start_worker
+from hotline.stack import start_action_server, start_gateway, start_rasa, start_worker, with_secrets
 from tests.integration.browser_helpers import CHROMIUM, FLAGS
-from tests.integration.gateway_helpers import gateway_settings
+from tests.integration.gateway_helpers import RestChat, gateway_settings
+from tests.ports import free_port
 
 MODEL = PROJECT_ROOT / "bot" / "models" / "hotline.tar.gz"
 TOKEN = "test-token-123"
@@ -17,39 +18,44 @@ TOKEN = "test-token-123"
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory, seeded_template):
-    """Servers on their own ports over a fresh copy of the seeded database.
+    """Servers on free ports over a fresh copy of the seeded database, for the whole session.
 
-    The help-article index and the model file are the ones `make test` prepared.
+    The help-article index and the model file are the ones `make test` prepared. Every test
+    leaves both servers running, talks under sender ids of its own, and changes only customers
+    whose changed facts no other test relies on (tests/integration/test_account_flows.py).
     """
     if not MODEL.exists():
         pytest.fail("No trained model: run `make model` (make test does) first.")
     var = tmp_path_factory.mktemp("var")
     shutil.copy(seeded_template, var / "hotline.db")
     shared = get_settings()
-    settings = Settings(var_dir=var, rasa_port=5105, action_port=5155, gateway_port=8105,
-                        chroma_dir=shared.chroma_dir, llm_model_path=shared.llm_model_path)
-    actions = start_action_server(settings)
-    state = {"settings": settings, "token": TOKEN, "rasa": start_rasa(settings, TOKEN)}
-    yield state
-    state["rasa"].stop()
-    actions.stop()
+    # The shared secrets are filled in here, so settings copied with another var_dir keep them.
+    settings = with_secrets(Settings(
+        var_dir=var, rasa_port=free_port(), action_port=free_port(), gateway_port=free_port(),
+        chroma_dir=shared.chroma_dir, llm_model_path=shared.llm_model_path))
+    with start_action_server(settings), start_rasa(settings, TOKEN):
+        yield {"settings": settings, "token": TOKEN}
+
+
+@pytest.fixture
+def chat(live) -> RestChat:
+    """A new conversation with the live bot over REST: chat(text) gives its reply."""
+    return RestChat(live)
 
 
 @pytest.fixture(scope="session")
 def worker(live):
-    """The real post-conversation worker process (local model included), over the live servers."""
-    process = start_worker(live["settings"], live["token"])
-    yield process
-    process.stop()
+    """The real post-conversation worker process (local model included), over the live servers and database."""
+    with start_worker(live["settings"], live["token"]) as process:
+        yield process
 
 
 @pytest.fixture(scope="session")
 def web_url(live):
     """The gateway as its own process, for the browser."""
     settings = gateway_settings(live)
-    gateway = start_gateway(settings, live["token"])
-    yield settings.gateway_url + "/"
-    gateway.stop()
+    with start_gateway(settings, live["token"]):
+        yield settings.gateway_url + "/"
 
 
 @pytest.fixture(scope="module")

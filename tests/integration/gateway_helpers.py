@@ -1,16 +1,57 @@
-"""Building the gateway over the live servers, and signing requests as Twilio does."""
+"""Talking to the live servers: to Rasa over REST, through a gateway built over them, and with
+requests signed as Twilio signs them."""
 
 from __future__ import annotations
 
 import time
+import uuid
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+import httpx
 from pydantic import SecretStr
+from sqlalchemy import Select, select
 from twilio.request_validator import RequestValidator
+
+from hotline.db.models import Customer
+from hotline.db.seed import DEMO_IDENTITIES
+from hotline.stack import channel_endpoint
 
 PUBLIC = "https://hotline.example"
 TWILIO_TOKEN = "twilio-test-auth-token"
+
+
+def say(live, text: str, sender: str) -> str:
+    """One customer turn over Rasa's REST channel (the gateway's, with its secret); the bot's
+    messages, one per line."""
+    url, headers = channel_endpoint(live["settings"])
+    response = httpx.post(url, json={"sender": sender, "message": text}, headers=headers, timeout=60)
+    response.raise_for_status()
+    return "\n".join(message.get("text", "") for message in response.json())
+
+
+def generated_customers() -> Select:
+    """Customers the seed made up, not the README's demo identities: for tests that change or
+    lock an account, so no other test meets the change."""
+    demo_accounts = [demo.account_number for demo in DEMO_IDENTITIES]
+    return select(Customer).where(Customer.account_number.not_in(demo_accounts)).order_by(Customer.id)
+
+
+def new_id(prefix: str) -> str:
+    """A conversation id no earlier run or other test has used: the tracker store is shared."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class RestChat:
+    """One conversation with the live bot over REST."""
+
+    live: dict
+    sender: str = field(default_factory=lambda: new_id("rest"))
+
+    def __call__(self, text: str) -> str:
+        return say(self.live, text, self.sender)
 
 
 def gateway_settings(live, **changes):

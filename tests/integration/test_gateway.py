@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from channels.app import create_app
 from tests.integration.gateway_helpers import gateway_settings
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
 
@@ -122,7 +123,7 @@ def test_the_rest_endpoint_validates_everything(client):
 
 
 def test_rasa_down_gets_an_apology_not_an_error_page(live):
-    settings = gateway_settings(live, rasa_port=5199)  # nothing listens there
+    settings = gateway_settings(live, rasa_port=free_port())  # nothing listens there
     with TestClient(create_app(settings)) as client:
         session = new_session(client)
         with client.websocket_connect(f"/ws/chat/{session}") as socket:

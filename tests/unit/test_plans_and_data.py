@@ -109,10 +109,14 @@ def test_buying_an_addon_raises_the_allowance(conversation, session, today):
     assert "GB left" in conversation.messages[0]["text"]
 
 
-def test_unlimited_lines_report_no_limit(conversation):
+def test_unlimited_lines_report_no_limit_and_need_no_boost(conversation, session):
     verify(conversation, "ACC-1000004")  # Unlimited Plus
     conversation.run(ActionShowDataUsage())
     assert "unlimited data" in conversation.messages[0]["text"]
+    conversation.slots.update(line_id=str(eligible_lines(session, 4, kind="mobile")[0].id), addon_size=5,
+                              addon_confirmed=True)
+    conversation.run(ActionBuyAddon())
+    assert conversation.messages[0]["text"] == "Your plan already has unlimited data, so there's no need for a Boost."
 
 
 def test_addon_sizes_we_do_not_sell_are_refused(conversation, session):
