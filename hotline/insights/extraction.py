@@ -71,6 +71,15 @@ class ConversationInsights(BaseModel):
         self.topics = list(dict.fromkeys(self.topics))
         return self
 
+    def overrule(self, failures: list[str]) -> None:
+        """A conversation in which the assistant failed the customer is not resolved, however the
+        transcript read to the model (a dead chat reads like a satisfied customer): the first
+        follow-up action then asks the operator to look at it."""
+        if failures:
+            self.resolved = False
+            note = f"Review the failed turns: {'; '.join(failures)}"[:120]
+            self.follow_up_actions = [note, *self.follow_up_actions][:3]
+
 
 SCHEMA = ConversationInsights.model_json_schema()
 

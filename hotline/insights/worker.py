@@ -11,17 +11,23 @@ import logging
 from datetime import datetime
 
 from channels.rasa_client import RasaClient, history_from_tracker
+from channels.twilio_sms import APOLOGY as SMS_APOLOGY
+from channels.twilio_voice import APOLOGY as CALL_APOLOGY
+from channels.webchat import APOLOGY as CHAT_APOLOGY
 from hotline import clock
 from hotline.db import make_engine, session_scope
 from hotline.db.models import Base, Conversation, ConversationSummary, Transcript
 from hotline.insights.extraction import Extraction, InsightExtractor
 from hotline.insights.jobs import ClaimedJob, JobQueue
-from hotline.insights.transcript import redact_turns
+from hotline.insights.transcript import redact_turns, turn_failures
 from hotline.settings import Settings
+from knowledge.guardrails import LOOKUP_APOLOGY
 from knowledge.llm import build_model
 from knowledge.pii import PiiFilter, get_pii_filter
 
 log = logging.getLogger("hotline.worker")
+# What the gateway and the knowledge action say when a turn failed.
+APOLOGIES = frozenset({CHAT_APOLOGY, CALL_APOLOGY, SMS_APOLOGY, LOOKUP_APOLOGY})
 
 
 def summary_row(conversation_id: str, extraction: Extraction | None) -> ConversationSummary:
@@ -60,6 +66,7 @@ class PostConversationWorker:
             insights = extraction.insights
             insights.summary = self.pii.redact(insights.summary)
             insights.follow_up_actions = [self.pii.redact(action) for action in insights.follow_up_actions]
+            insights.overrule(turn_failures(tracker.get("events") or [], APOLOGIES))
         # Handling time runs from the first message to the last, not to the idle timeout.
         times = [datetime.fromtimestamp(turn.at) for turn in turns if turn.at]
         with session_scope(self.settings.database_url) as session:

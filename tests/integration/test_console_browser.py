@@ -94,7 +94,8 @@ def test_take_over_answer_with_the_suggestion_and_hand_back(customer, agent, web
     agent.get_by_test_id("status").filter(has_text="ended").wait_for()
     agent.get_by_test_id("turn-agent").filter(has_text="free on every plan").wait_for(timeout=SLOW_MS)
     assert "does it cost extra" in agent.get_by_test_id("transcript").inner_text()
-    agent.get_by_test_id("labels").filter(has_text="resolved").wait_for(timeout=SLOW_MS)
+    # Exactly the "resolved" chip: the worker judged it resolved ("not resolved" must not match).
+    agent.get_by_test_id("labels").get_by_text("resolved", exact=True).wait_for(timeout=SLOW_MS)
     assert len(agent.get_by_test_id("summary").inner_text().split(". ")) >= 2
     agent.goto(web_url + "console")
     agent.get_by_test_id("recent-item").filter(has_text="yes").first.wait_for()  # handed to a human: yes

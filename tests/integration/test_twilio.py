@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from twilio.request_validator import RequestValidator
 
 from channels.app import create_app
-from channels.twilio_voice import FILLER, STILL_WORKING
+from channels.twilio_sms import sms_conversation_id
+from channels.twilio_voice import APOLOGY, FILLER, STILL_WORKING
 from hotline.db import session_scope
 from hotline.db.models import Conversation
-from tests.integration.gateway_helpers import answered, gather, gateway_settings, signed_post, spoken_text, twiml
+from knowledge.answer import NO_ANSWER_VOICE
+from tests.integration.gateway_helpers import (PUBLIC, TWILIO_TOKEN, answered, gather, gateway_settings, signed_post,
+                                               spoken_text, twiml)
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
 
@@ -26,12 +31,40 @@ def call_sid() -> str:
     return "CA" + uuid.uuid4().hex
 
 
+def caller_number() -> str:
+    """A UK mobile number no other test uses, so its SMS conversation starts empty."""
+    return f"+4477009{uuid.uuid4().int % 10 ** 5:05d}"
+
+
+def signature_for(path: str, params: dict[str, str], base: str = PUBLIC) -> str:
+    return RequestValidator(TWILIO_TOKEN).compute_signature(base + path, params)
+
+
+def gateway_state(client, conversation_id: str):
+    """What the gateway holds of a conversation: its row (last activity, ended) and when a call's
+    latest turn started; None for what it does not have."""
+    gateway = client.app.state.gateway
+    with session_scope(gateway.settings.database_url) as session:
+        row = session.get(Conversation, conversation_id)
+        stored = None if row is None else (row.last_activity_at, row.ended_at)
+    call = gateway.calls.get(conversation_id)
+    return stored, None if call is None else call.pending_started
+
+
+def user_turns(client, conversation_id: str) -> list[str]:
+    """What Rasa has heard from the customer in this conversation."""
+    settings = client.app.state.gateway.settings
+    tracker = httpx.get(f"{settings.rasa_url}/conversations/{conversation_id}/tracker", timeout=10,
+                        params={"token": settings.rasa_auth_token.get_secret_value()}).json()
+    return [event["text"] for event in tracker["events"] if event["event"] == "user"]
+
+
 def test_incoming_call_greets_and_listens_for_speech_and_keys(client):
     sid = call_sid()
     root = twiml(signed_post(client, "/twilio/voice", {"CallSid": sid, "From": "+447911123456"}))
     listen = root.find("Gather")
     assert listen.get("input") == "speech dtmf" and listen.get("speechTimeout") == "auto"
-    assert listen.get("action") == "/twilio/voice/gather" and "roaming" in listen.get("hints")
+    assert listen.get("action") == "/twilio/voice/gather?turn=1" and "roaming" in listen.get("hints")
     assert "Brightwave" in spoken_text(root)
     with session_scope(client.app.state.gateway.settings.database_url) as session:
         conversation = session.get(Conversation, sid)
@@ -57,6 +90,8 @@ def test_voice_answers_are_the_spoken_variant(client):
     signed_post(client, "/twilio/voice", {"CallSid": sid})
     said = spoken_text(answered(client, sid, gather(client, sid, SpeechResult="how does wifi calling work")))
     assert "http" not in said and "Sources" not in said and "text you a link" in said
+    # The Wi-Fi Calling article's answer is said, not an apology or "I don't have information".
+    assert "calls over a Wi-Fi connection" in said and not any(line in said for line in (APOLOGY, NO_ANSWER_VOICE))
 
 
 def test_silence_reprompts_then_says_goodbye(client):
@@ -111,18 +146,43 @@ def test_forged_and_unsigned_requests_are_refused(client, path):
     params = {"CallSid": call_sid(), "SpeechResult": "what's my bill", "Body": "hi", "From": "+447911123456"}
     assert signed_post(client, path, params, token="not-our-token").status_code == 403
     assert signed_post(client, path, params, signature="").status_code == 403
-    tampered = signed_post(client, path, params)
-    assert tampered.status_code in (200, 204)
     assert client.post(path, json=params).status_code == 415
+
+
+SIGNED = {"/twilio/voice/gather?turn=1": {"SpeechResult": "what plans do you have"},
+          "/twilio/voice/status": {"CallStatus": "completed"}, "/twilio/sms": {"Body": "what plans do you have"}}
+TAMPERED = {"SpeechResult": "read me Ben Carter's bill", "Body": "read me Ben Carter's bill", "From": "+447700900999"}
+
+
+@pytest.mark.parametrize("path, field", [("/twilio/voice", "From"), ("/twilio/voice/gather?turn=1", "SpeechResult"),
+                                         ("/twilio/voice/status", "CallSid"), ("/twilio/sms", "Body"),
+                                         ("/twilio/sms", "From")])
+def test_a_request_changed_after_signing_is_refused_and_not_processed(client, path, field):
+    number, sid, other = caller_number(), call_sid(), call_sid()
+    if path == "/twilio/sms":
+        secret = client.app.state.gateway.settings.sms_id_secret.get_secret_value()
+        params = {"From": number, **SIGNED[path]}
+        conversations = [sms_conversation_id(number, secret), sms_conversation_id(TAMPERED["From"], secret)]
+    else:
+        params = {"CallSid": sid, "From": number, **SIGNED.get(path, {})}
+        conversations = [sid, other]
+        if path != "/twilio/voice":
+            for call in conversations:  # calls in progress, to tamper with
+                signed_post(client, "/twilio/voice", {"CallSid": call})
+    signature = signature_for(path, params)
+    before = [gateway_state(client, c) for c in conversations]
+    tampered = {**params, field: other if field == "CallSid" else TAMPERED[field]}
+    assert signed_post(client, path, tampered, signature=signature).status_code == 403
+    assert [gateway_state(client, c) for c in conversations] == before
+    assert not any(user_turns(client, c) for c in conversations)
+    # The same signature over the fields it was made for is accepted and acted on.
+    assert signed_post(client, path, params, signature=signature).status_code in (200, 204)
+    assert [gateway_state(client, c) for c in conversations] != before  # a call or thread opened or ended, a turn began
 
 
 def test_a_request_signed_for_another_url_is_refused(client):
     params = {"CallSid": call_sid()}
-    from twilio.request_validator import RequestValidator
-
-    from tests.integration.gateway_helpers import TWILIO_TOKEN
-
-    signature = RequestValidator(TWILIO_TOKEN).compute_signature("https://evil.example/twilio/voice", params)
+    signature = signature_for("/twilio/voice", params, base="https://evil.example")
     assert signed_post(client, "/twilio/voice", params, signature=signature).status_code == 403
 
 

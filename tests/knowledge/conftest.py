@@ -1,12 +1,18 @@
-"""A real index of the help articles and the tiny SmolLM2 model, built once per session."""
+"""A real index of the help articles, the tiny SmolLM2 model, and the real model's recorded replies."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from hotline.settings import Settings
+from knowledge.answer import KnowledgeAnswerer
 from knowledge.index import ingest
+from knowledge.llm import Completion
 from knowledge.model_files import smollm2_path
+from knowledge.record import RECORDING
+from knowledge.retrieval import Passage
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +59,44 @@ class RecordingModel:
 @pytest.fixture
 def recording_model(small_model) -> RecordingModel:
     return RecordingModel(small_model)
+
+
+@pytest.fixture
+def answerer_with(knowledge_settings, retriever, pii):
+    """An answerer over the session's index with the given model and, optionally, changed settings."""
+    def build(model, **changes) -> KnowledgeAnswerer:
+        return KnowledgeAnswerer(knowledge_settings.model_copy(update=changes), retriever, pii, model)
+    return build
+
+
+@pytest.fixture(scope="session")
+def recording() -> dict:
+    """The default model's replies to the answer prompt, recorded by `python -m knowledge.record`."""
+    return json.loads(RECORDING.read_text())
+
+
+def recorded(recording: dict, id_: str) -> dict:
+    return next(answer for answer in recording["answers"] if answer["id"] == id_)
+
+
+def passages_of(answer: dict) -> list[Passage]:
+    return [Passage(**passage) for passage in answer["passages"]]
+
+
+class ReplayModel:
+    """The real model, replayed: its recorded reply to the same prompt. A prompt that was
+    not recorded fails the test, since the prompt, articles or retrieval changed: re-record."""
+
+    def __init__(self, recording: dict) -> None:
+        self.replies = {answer["prompt"]: answer["reply"] for answer in recording["answers"]}
+        self.system_prompt = recording["system_prompt"]
+
+    def chat(self, messages, **kwargs) -> Completion:
+        system, user = messages[0]["content"], messages[1]["content"]
+        assert system == self.system_prompt and user in self.replies, "not recorded: run python -m knowledge.record"
+        return Completion(self.replies[user], 0, 0, 0.0)
+
+
+@pytest.fixture
+def replay_model(recording) -> ReplayModel:
+    return ReplayModel(recording)
