@@ -162,15 +162,21 @@ def test_a_number_from_another_provider_is_ported_in(live, chat):
         assert request.scheduled_on > clock.today() and request.scheduled_on.weekday() < 5
 
 
+def troubleshoot_without_luck(chat, account: str, turns: list[tuple[str, str]]) -> str:
+    """Say each text, expecting each step; nothing helps, so verify and return the ticket reply."""
+    for text, step in turns:
+        assert step in chat(text)
+    assert "account number" in chat("no still not working")
+    assert "PIN" in chat(account)
+    return chat(DEMO_PINS[account])
+
+
 def test_slow_mobile_data_not_fixed_opens_a_trouble_ticket(live, chat):
     line = mobile_line(live, DEV)
     assert not open_tickets(live, DEV, "mobile_data")  # Dev's seeded tickets are about his broadband
-    assert "Airplane mode" in chat("my 4g is super slow")
-    assert "turn your phone off completely" in chat("no")
-    assert "reset network settings" in chat("no")
-    assert "account number" in chat("no still not working")
-    assert "PIN" in chat(DEV)
-    reply = chat(DEMO_PINS[DEV])
+    reply = troubleshoot_without_luck(chat, DEV, [("my 4g is super slow", "Airplane mode"),
+                                                  ("no", "turn your phone off completely"),
+                                                  ("no", "reset network settings")])
     reference = found(rf"I've logged trouble ticket (TT-\d+) for your line ending {line.number[-4:]}", reply)[1]
     [ticket] = open_tickets(live, DEV, "mobile_data")
     assert (ticket.reference, ticket.line_id, ticket.status) == (reference, line.id, "open")
@@ -179,12 +185,9 @@ def test_slow_mobile_data_not_fixed_opens_a_trouble_ticket(live, chat):
 
 def test_home_internet_not_fixed_updates_the_open_ticket(live, chat):
     [before] = open_tickets(live, CHLOE, "home_internet")  # the README's demo story
-    assert "router off at the wall" in chat("my broadband keeps dropping out")
-    assert "check the cable" in chat("no")
-    assert "plug a laptop into the router" in chat("nope")
-    assert "account number" in chat("no still not working")
-    assert "PIN" in chat(CHLOE)
-    reply = chat(DEMO_PINS[CHLOE])
+    reply = troubleshoot_without_luck(chat, CHLOE, [("my broadband keeps dropping out", "router off at the wall"),
+                                                    ("no", "check the cable"),
+                                                    ("nope", "plug a laptop into the router")])
     assert f"You already have an open ticket for this, {before.reference}; I've added today's checks" in reply
     [after] = open_tickets(live, CHLOE, "home_internet")
     assert after.id == before.id and after.updated_at >= before.updated_at
