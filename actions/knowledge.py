@@ -48,6 +48,17 @@ def warm_up() -> None:
     _answerer_future()
 
 
+def model_in_use() -> str:
+    """The id of the model answering questions here: the live one once built (a newly deployed
+    one takes over at the next question), otherwise the one that will be loaded."""
+    future = _answerer_future() if _answerer_future.cache_info().currsize else None
+    if future and future.done() and not future.exception():
+        return future.result().model.model_id
+    from hotline.ml.registry import Registry
+
+    return Registry(get_settings()).serving("answer").id
+
+
 def is_voice(tracker: Tracker) -> bool:
     metadata = tracker.latest_message.get("metadata") or {}
     return metadata.get("channel") in VOICE_CHANNELS or tracker.get_latest_input_channel() in VOICE_CHANNELS
@@ -59,13 +70,14 @@ def history(tracker: Tracker) -> list[str]:
 
 
 def send(dispatcher: CollectingDispatcher, answer: Answer, voice: bool) -> None:
-    if answer.citations and not voice:
-        sources = "\n".join(f"• {c.title}: {c.url}" for c in answer.citations)
-        # One newline only: Rasa's REST channel splits a message at blank lines.
-        dispatcher.utter_message(text=f"{answer.text}\nSources:\n{sources}")
-        dispatcher.utter_message(json_message={"citations": [c.__dict__ for c in answer.citations]})
-    else:
-        dispatcher.utter_message(text=answer.text)
+    """The answer, then its sources and the id of the model that wrote it (kept in the tracker)."""
+    citations = [] if voice else answer.citations
+    sources = "\n".join(f"• {c.title}: {c.url}" for c in citations)
+    # One newline only: Rasa's REST channel splits a message at blank lines.
+    dispatcher.utter_message(text=f"{answer.text}\nSources:\n{sources}" if citations else answer.text)
+    if citations or answer.model_id:
+        dispatcher.utter_message(json_message={"citations": [c.__dict__ for c in citations],
+                                               "model_id": answer.model_id or None})
 
 
 async def answer_for(tracker: Tracker) -> Answer | None:
@@ -90,7 +102,8 @@ class ActionAnswerQuestion(Action):
         if answer is None:
             dispatcher.utter_message(text=guardrails.LOOKUP_APOLOGY)
             return offer_human("the assistant could not answer a question")
-        logger.info("knowledge answer: status=%s source=%s note=%s", answer.status, answer.source, answer.note)
+        logger.info("knowledge answer: status=%s source=%s model=%s note=%s", answer.status, answer.source,
+                    answer.model_id or "-", answer.note)
         if answer.status == "no_answer" and latest_intent(tracker) == "out_of_scope":
             dispatcher.utter_message(response="utter_out_of_scope")
             return []

@@ -53,12 +53,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health")
     async def health(request: Request) -> dict:
         gateway: Gateway = request.app.state.gateway
+        models = {}
         try:
             async with httpx.AsyncClient(timeout=2) as client:
-                actions = (await client.get(f"{settings.action_url}/health")).status_code == 200
-        except httpx.HTTPError:
+                response = await client.get(f"{settings.action_url}/health")
+            actions = response.status_code == 200
+            models = response.json().get("models") or {}
+        except (httpx.HTTPError, ValueError):
             actions = False
         rasa = await gateway.rasa.healthy()
-        return {"status": "ok" if rasa and actions else "degraded", "rasa": rasa, "actions": actions}
+        return {"status": "ok" if rasa and actions else "degraded", "rasa": rasa, "actions": actions,
+                "models": models}
 
     return app

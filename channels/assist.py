@@ -89,7 +89,7 @@ class AgentAssist:
 
     @staticmethod
     def _build_redactor():
-        from knowledge.pii import get_pii_filter  # Presidio and spaCy load in seconds: not at gateway start
+        from hotline.ml.pii import get_pii_filter  # Presidio and spaCy load in seconds: not at gateway start
 
         return lru_cache(maxsize=4096)(get_pii_filter().redact)
 

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from channels.assist import latest_question, masked_customer, steps_tried
 from channels.limits import MessageRejected, clean_text
-from channels.rasa_client import RasaUnavailable, history_from_tracker
+from hotline.rasa_client import RasaUnavailable, history_from_tracker
 from channels.state import Gateway
 from hotline.agents import SignedInAgent, SignInLocked, sign_in, sign_out, signed_in_agent
 from hotline import clock

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.accounts import verification
-from hotline.db import make_engine, session_scope
-from hotline.db.models import Base, ChatKey, Conversation, Handoff
+from hotline.db import make_engine, session_scope, upgrade_schema
+from hotline.db.models import ChatKey, Conversation, Handoff
 from hotline.insights.jobs import enqueue
 
 
@@ -37,7 +37,7 @@ class WaitingConversation:
 class ConversationStore:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
-        Base.metadata.create_all(make_engine(database_url))
+        upgrade_schema(make_engine(database_url))
 
     def _run(self, function, *args):
         return asyncio.to_thread(function, *args)

@@ -10,7 +10,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from channels.assist import AgentAssist
 from channels.conversations import ConversationStore
 from channels.limits import RateLimiter
-from channels.rasa_client import RasaClient, Turn
+from hotline.rasa_client import RasaClient, Turn
 from hotline.settings import Settings
 
 

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.limits import MessageRejected, clean_text, typed
-from channels.rasa_client import RasaUnavailable
+from hotline.rasa_client import RasaUnavailable
 from channels.state import Gateway
 from channels.twilio_security import caller_metadata, first_time, twilio_form
+from hotline.apologies import SMS as APOLOGY
 
-APOLOGY = "Sorry, I'm having trouble right now. Please try again shortly or call 150."
 SMS_LIMIT = 1500  # Twilio concatenates up to 1600 characters
 # Replaces the handoff turn's "I'm connecting you" line, which is not true by text.
 HANDOFF = ("Our team can't reply by text message. To speak to someone, call 150 from your Brightwave mobile "

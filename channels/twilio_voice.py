@@ -16,9 +16,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from channels.limits import typed
-from channels.rasa_client import BotReply, RasaUnavailable, Turn
+from hotline.rasa_client import BotReply, RasaUnavailable, Turn
 from channels.state import CallState, Gateway
 from channels.twilio_security import caller_metadata, first_time, forget_responses, remember, remembered, twilio_form
+from hotline.apologies import CALL as APOLOGY
 
 VOICE = {"voice": "Polly.Amy", "language": "en-GB"}
 HINTS = ("bill, balance, pay my bill, data, roaming, plan, upgrade, eSIM, SIM card, PUK, lost phone, "
@@ -30,7 +31,6 @@ SILENT_GOODBYE = "I still can't hear you, so I'll end the call now. Please call 
 GOODBYE = "Thanks for calling Brightwave. Goodbye."
 FILLER = "One moment while I check that for you."
 STILL_WORKING = "Thanks for waiting, I'm nearly there."
-APOLOGY = "Sorry, I'm having trouble with that right now. Could you say it again, or say agent to speak to a person?"
 WHERE_WERE_WE = "Sorry, where were we? How can I help?"
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 _URL = re.compile(r"https?://\S+")

@@ -11,14 +11,14 @@ from fastapi.requests import HTTPConnection
 from fastapi.responses import FileResponse, JSONResponse
 
 from channels.limits import MessageRejected, clean_text, typed
-from channels.rasa_client import RasaUnavailable, Turn, history_from_tracker
+from hotline.rasa_client import RasaUnavailable, Turn, history_from_tracker
 from channels.state import Gateway
 from hotline.insights.transcript import SECRET_SLOTS
 from hotline.pseudonyms import pseudonym
+from hotline.apologies import CHAT as APOLOGY
 
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
-APOLOGY = "Sorry, I'm having trouble right now. Please try again in a moment, or call 150 to speak to our team."
 MASKED = "••••"  # how the page shows the customer's own PIN or date of birth again
 KEY_COOKIE = "hotline_chat_"  # + session id: the browser's key to that one conversation
 

@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "local"
     openai_api_key: SecretStr = SecretStr("not-needed")
+    model_refresh_s: float = 2.0  # how often a serving process looks for a newly deployed model
     # Gateway: web chat and Twilio.
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000

@@ -17,15 +17,18 @@ from typing import Literal
 
 from hotline.settings import Settings
 from knowledge import guardrails
-from knowledge.llm import ChatModel, LLMError
-from knowledge.pii import PiiFilter
+from hotline.ml.llm import ChatModel, LLMError
+from hotline.ml.pii import PiiFilter
 from knowledge.retrieval import Passage, Retriever
 from knowledge.safety import SafetyClassifier
 
 SYSTEM_PROMPT = """You are Brightwave's customer-service assistant. You answer customers' questions from Brightwave help-article passages.
 Use only facts stated in the passages. Keep the answer to 1-3 short sentences.
 Copy prices, numbers, codes and phone models exactly as written. Do not calculate.
-Put the passage number in square brackets after each fact, like [1].
+Put the passage number in square brackets after each fact, like [1]."""
+# A stock model cites only when shown how; a model tuned on our answers needs no example
+# (its prompt is shorter by these tokens).
+WORKED_EXAMPLE = """
 
 Example
 Passages:
@@ -62,6 +65,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     source: Literal["model", "extract", "none"] = "none"
     note: str = ""  # why a fallback happened, for logs and evaluation
+    model_id: str = ""  # the model that wrote it, when one did
 
 
 def figures(text: str) -> set[str]:
@@ -94,11 +98,11 @@ def for_voice(text: str) -> str:
     return " ".join(sentences[:2]) + " I can text you a link to the full article if you like."
 
 
-def build_prompt(question: str, passages: list[Passage]) -> list[dict[str, str]]:
+def build_prompt(question: str, passages: list[Passage], example: bool = True) -> list[dict[str, str]]:
     """Fixed instructions first, then passages, then the question: llama.cpp reuses the
     cached prefix between calls."""
     numbered = "\n".join(f"[{n}] {_MARKDOWN.sub('', p.text)}" for n, p in enumerate(passages, 1))
-    return [{"role": "system", "content": SYSTEM_PROMPT},
+    return [{"role": "system", "content": SYSTEM_PROMPT + (WORKED_EXAMPLE if example else "")},
             {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\nAnswer:"}]
 
 
@@ -186,8 +190,8 @@ class KnowledgeAnswerer:
 
     def generate(self, question: str, passages: list[Passage]) -> Answer:
         try:
-            completion = self.model.chat(build_prompt(question, passages), max_tokens=self.settings.llm_max_tokens,
-                                         timeout_s=self.settings.llm_timeout_s)
+            completion = self.model.chat(build_prompt(question, passages, self.model.worked_example),
+                                         max_tokens=self.settings.llm_max_tokens, timeout_s=self.settings.llm_timeout_s)
         except LLMError as error:
             return self.extractive(question, passages, f"model failed: {error}")
         if completion.timed_out:
@@ -198,7 +202,7 @@ class KnowledgeAnswerer:
         if checked.outcome == "decline":
             return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note=checked.note)
         return Answer(checked.text, "answered", self.citations([passages[n - 1] for n in checked.cited]),
-                      passages, "model")
+                      passages, "model", model_id=self.model.model_id)
 
     def extractive(self, question: str, passages: list[Passage], note: str, limit: int = 2) -> Answer:
         """The sentences of the passages closest in meaning to the question, quoted."""

@@ -62,7 +62,7 @@ def retrieval_at_scale(settings: Settings, target_chunks: int = 10_000, queries:
 
 
 def pii_latency() -> dict:
-    from knowledge.pii import get_pii_filter
+    from hotline.ml.pii import get_pii_filter
 
     pii = get_pii_filter()
     texts = [row["text"] for row in load_jsonl("pii.jsonl")]
@@ -80,10 +80,11 @@ def model_rates(settings: Settings, runs: int = 5) -> dict:
     import llama_cpp
 
     from knowledge.answer import build_prompt
-    from knowledge.llm import LlamaCppModel
+    from hotline.ml.llm import LlamaCppModel
+    from hotline.ml.registry import stock_spec
     from knowledge.retrieval import Retriever
 
-    model = LlamaCppModel(settings.llm_model_path, context_tokens=settings.llm_context_tokens,
+    model = LlamaCppModel(stock_spec(settings, "answer"), context_tokens=settings.llm_context_tokens,
                           threads=settings.llm_threads, batch_threads=settings.llm_batch_threads)
     retriever = Retriever(settings)
     questions = [row["question"] for row in load_jsonl("qa.jsonl")][:runs]

@@ -13,8 +13,8 @@ from tqdm import tqdm
 
 from hotline.insights.evaluate import evaluate_extraction
 from hotline.settings import Settings
-from knowledge.embeddings import load_embedder
-from knowledge.pii import get_pii_filter
+from hotline.ml.embedder import load_embedder
+from hotline.ml.pii import get_pii_filter
 from knowledge.safety import SafetyClassifier
 from knowledge.service import build_answerer
 

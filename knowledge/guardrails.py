@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from hotline.apologies import LOOKUP as LOOKUP_APOLOGY
 
 _I = re.IGNORECASE
 
@@ -53,7 +54,6 @@ INPUT_RULES: dict[str, list[re.Pattern[str]]] = {
 }
 
 # Said when looking something up failed; the worker counts it as a failed turn.
-LOOKUP_APOLOGY = "Sorry, I couldn't look that up just now. Would you like me to connect you to one of our team?"
 REFUSALS = {
     "prompt_injection": "I can't change how I work or share my instructions, but I'm happy to help with your "
                         "Brightwave account, bills, plans, roaming or network.",

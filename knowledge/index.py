@@ -13,7 +13,7 @@ from tqdm import tqdm  # noqa: E402
 
 from hotline.settings import Settings  # noqa: E402
 from knowledge.documents import Chunk, load_corpus  # noqa: E402
-from knowledge.embeddings import HotlineEmbeddingFunction  # noqa: E402
+from hotline.ml.embedder import HotlineEmbeddingFunction  # noqa: E402
 
 BATCH = 32
 

@@ -16,8 +16,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from hotline.settings import PROJECT_ROOT, Settings, get_settings
-from knowledge.answer import SYSTEM_PROMPT, build_prompt
-from knowledge.model_files import sha256_of
+from knowledge.answer import SYSTEM_PROMPT, WORKED_EXAMPLE, build_prompt
+from hotline.ml.files import sha256_of
 from knowledge.service import build_answerer
 
 RECORDING = PROJECT_ROOT / "tests" / "knowledge" / "recorded" / "answers.json"
@@ -71,7 +71,7 @@ def record(settings: Settings) -> dict:
             "settings": {"llm_max_tokens": settings.llm_max_tokens, "embedding_model": settings.embedding_model,
                          "retrieval_top_k": settings.retrieval_top_k,
                          "relevance_threshold": settings.relevance_threshold},
-            "system_prompt": SYSTEM_PROMPT, "answers": answers}
+            "system_prompt": SYSTEM_PROMPT + WORKED_EXAMPLE, "answers": answers}
 
 
 def main(path: Path = RECORDING) -> None:

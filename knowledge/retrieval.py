@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from hotline.settings import Settings
-from knowledge.embeddings import load_embedder
+from hotline.ml.embedder import load_embedder
 from knowledge.index import open_collection
 
 _WORD = re.compile(r"[a-z0-9£.]+")

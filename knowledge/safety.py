@@ -15,7 +15,7 @@ import yaml
 
 from hotline.settings import PROJECT_ROOT
 from knowledge import guardrails
-from knowledge.embeddings import Embedder
+from hotline.ml.embedder import Embedder
 
 UNSAFE_INTENTS = {"jailbreak": "prompt_injection", "other_customer_data": "other_customer_data",
                   "abuse": "abuse", "off_topic_advice": "off_topic"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hotline.settings import Settings
 from knowledge.answer import KnowledgeAnswerer
 from knowledge.index import ingest, stale
-from knowledge.llm import build_model
-from knowledge.model_files import QWEN_CODER_1_5B, assemble
-from knowledge.pii import get_pii_filter
+from hotline.ml.llm import build_model
+from hotline.ml.files import QWEN_CODER_1_5B, assemble
+from hotline.ml.pii import get_pii_filter
 from knowledge.retrieval import Retriever
 
 
@@ -22,7 +22,8 @@ def ensure_index(settings: Settings) -> None:
         ingest(settings, progress=False)
 
 
-def build_answerer(settings: Settings) -> KnowledgeAnswerer:
+def build_answerer(settings: Settings, model_id: str | None = None) -> KnowledgeAnswerer:
+    """The answerer with the champion model (followed across deploys), or a fixed model by id."""
     ensure_model(settings)
     ensure_index(settings)
-    return KnowledgeAnswerer(settings, Retriever(settings), get_pii_filter(), build_model(settings))
+    return KnowledgeAnswerer(settings, Retriever(settings), get_pii_filter(), build_model(settings, "answer", model_id))

@@ -363,6 +363,7 @@ class ConversationSummary(Base):
     error: Mapped[str | None] = mapped_column(Text)
     seconds: Mapped[float]
     created_at: Mapped[datetime]
+    model_id: Mapped[str | None] = mapped_column(String(96))  # the model that wrote it
 
 
 class PostConversationJob(Base):
@@ -430,3 +431,40 @@ class SignInFailure(Base):
     username_key: Mapped[str] = mapped_column(String(32), index=True)
     client_key: Mapped[str] = mapped_column(String(32), index=True)
     failed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ModelVersion(Base):
+    """A model the assistant can serve for one task: a base GGUF, optionally a LoRA adapter
+    on it, and everything needed to trust it (data, recipe, gate metrics)."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    task: Mapped[str] = mapped_column(String(16), index=True)  # answer | summary
+    base: Mapped[str] = mapped_column(String(48))  # a packaged base model's name
+    base_sha256: Mapped[str] = mapped_column(String(64))
+    adapter_path: Mapped[str | None] = mapped_column(String(400))
+    adapter_sha256: Mapped[str | None] = mapped_column(String(64))
+    worked_example: Mapped[bool] = mapped_column(default=True)  # tuned models are prompted without it
+    data_fingerprint: Mapped[str | None] = mapped_column(String(32))
+    recipe: Mapped[dict] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    gate_passed: Mapped[bool | None]
+    status: Mapped[str] = mapped_column(String(12), default="candidate")  # candidate | champion | retired
+    created_at: Mapped[datetime]
+    deployed_at: Mapped[datetime | None]
+
+
+class ModelDeployment(Base):
+    """Every deploy and rollback, newest last: rollback walks back along it."""
+
+    __tablename__ = "model_deployments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(String(16), index=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"))
+    previous_id: Mapped[str | None] = mapped_column(String(96))
+    action: Mapped[str] = mapped_column(String(8))  # deploy | rollback
+    forced: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hotline import catalog
 from hotline.agents import hash_password
+from hotline.db import upgrade_schema
 from hotline.db.models import (
     AddonPurchase,
     Agent,
@@ -29,6 +30,8 @@ from hotline.db.models import (
     BillItem,
     Customer,
     Line,
+    ModelDeployment,
+    ModelVersion,
     Outage,
     Payment,
     PaymentCard,
@@ -409,9 +412,10 @@ def has_customers(engine: Engine) -> bool:
 
 
 def seed_database(engine: Engine, *, seed: int, customers: int, today: date) -> None:
-    """Drop and recreate every table, then fill them."""
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    """Drop and recreate every table but the model registry, then fill them."""
+    registry = {ModelVersion.__table__, ModelDeployment.__table__}
+    Base.metadata.drop_all(engine, tables=[t for t in Base.metadata.sorted_tables if t not in registry])
+    upgrade_schema(engine)
     with Session(engine) as session:
         Seeder(session, seed, today).run(customers)
         session.commit()
@@ -420,7 +424,7 @@ def seed_database(engine: Engine, *, seed: int, customers: int, today: date) -> 
 
 def ensure_demo_agent(engine: Engine) -> None:
     """The demo console sign-in, when no agent exists yet (also for databases seeded before agents existed)."""
-    Base.metadata.create_all(engine, tables=[Agent.__table__])
+    upgrade_schema(engine)
     with Session(engine) as session:
         if session.scalar(select(func.count()).select_from(Agent)) == 0:
             session.add(Agent(username=DEMO_AGENT[0], display_name=DEMO_AGENT[1],

@@ -12,8 +12,8 @@ from tqdm import tqdm
 from hotline.insights.extraction import InsightExtractor
 from hotline.insights.transcript import redact_turns
 from hotline.settings import Settings
-from knowledge.llm import build_model
-from knowledge.pii import get_pii_filter
+from hotline.ml.llm import build_model
+from hotline.ml.pii import get_pii_filter
 
 
 def topic_scores(expected: list[set[str]], predicted: list[set[str]]) -> tuple[float, float, float]:
@@ -25,8 +25,8 @@ def topic_scores(expected: list[set[str]], predicted: list[set[str]]) -> tuple[f
     return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def evaluate_extraction(settings: Settings, rows: list[dict]) -> dict:
-    extractor = InsightExtractor(settings, build_model(settings))
+def evaluate_extraction(settings: Settings, rows: list[dict], model_id: str | None = None) -> dict:
+    extractor = InsightExtractor(settings, build_model(settings, "summary", model_id))
     redact = get_pii_filter().redact
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     results, latencies = [], []

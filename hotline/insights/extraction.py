@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from hotline.insights.taxonomy import INTENT_MEANINGS, Intent, Sentiment, Topic
 from hotline.insights.transcript import TranscriptTurn, render
 from hotline.settings import Settings
-from knowledge.llm import ChatModel, LLMError
+from hotline.ml.llm import ChatModel, LLMError
 
 # 2 to 4 sentences; a full stop inside a sentence only before a digit (£48.00). llama.cpp
 # turns this into grammar, so the model cannot write anything else; pydantic checks it again.

@@ -10,24 +10,18 @@ import asyncio
 import logging
 from datetime import datetime
 
-from channels.rasa_client import RasaClient, history_from_tracker
-from channels.twilio_sms import APOLOGY as SMS_APOLOGY
-from channels.twilio_voice import APOLOGY as CALL_APOLOGY
-from channels.webchat import APOLOGY as CHAT_APOLOGY
-from hotline import clock
-from hotline.db import make_engine, session_scope
-from hotline.db.models import Base, Conversation, ConversationSummary, Transcript
+from hotline.rasa_client import RasaClient, history_from_tracker
+from hotline import apologies, clock
+from hotline.db import make_engine, session_scope, upgrade_schema
+from hotline.db.models import Conversation, ConversationSummary, Transcript
 from hotline.insights.extraction import Extraction, InsightExtractor
 from hotline.insights.jobs import ClaimedJob, JobQueue
 from hotline.insights.transcript import redact_turns, turn_failures
 from hotline.settings import Settings
-from knowledge.guardrails import LOOKUP_APOLOGY
-from knowledge.llm import build_model
-from knowledge.pii import PiiFilter, get_pii_filter
+from hotline.ml.llm import build_model
+from hotline.ml.pii import PiiFilter, get_pii_filter
 
 log = logging.getLogger("hotline.worker")
-# What the gateway and the knowledge action say when a turn failed.
-APOLOGIES = frozenset({CHAT_APOLOGY, CALL_APOLOGY, SMS_APOLOGY, LOOKUP_APOLOGY})
 
 
 def summary_row(conversation_id: str, extraction: Extraction | None) -> ConversationSummary:
@@ -49,9 +43,9 @@ class PostConversationWorker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "PostConversationWorker":
-        Base.metadata.create_all(make_engine(settings.database_url))
+        upgrade_schema(make_engine(settings.database_url))
         return cls(settings, RasaClient(settings), get_pii_filter(),
-                   InsightExtractor(settings, build_model(settings)))
+                   InsightExtractor(settings, build_model(settings, "summary")))
 
     async def process(self, conversation_id: str) -> None:
         tracker = await self.rasa.tracker(conversation_id)
@@ -66,7 +60,7 @@ class PostConversationWorker:
             insights = extraction.insights
             insights.summary = self.pii.redact(insights.summary)
             insights.follow_up_actions = [self.pii.redact(action) for action in insights.follow_up_actions]
-            insights.overrule(turn_failures(tracker.get("events") or [], APOLOGIES))
+            insights.overrule(turn_failures(tracker.get("events") or [], apologies.ALL))
         # Handling time runs from the first message to the last, not to the idle timeout.
         times = [datetime.fromtimestamp(turn.at) for turn in turns if turn.at]
         with session_scope(self.settings.database_url) as session:
@@ -77,7 +71,9 @@ class PostConversationWorker:
                 ended_at=max(times) if times else conversation.ended_at or clock.now(), turn_count=customer_turns,
                 handoff=conversation.handoff, verified=bool((tracker.get("slots") or {}).get("verified")),
                 turns=[turn.as_dict() for turn in turns]))
-            session.merge(summary_row(conversation_id, extraction))
+            row = summary_row(conversation_id, extraction)
+            row.model_id = self.extractor.model.model_id if extraction else None
+            session.merge(row)
 
     async def run_once(self) -> ClaimedJob | None:
         job = await asyncio.to_thread(self.queue.claim)

@@ -13,9 +13,10 @@ from hotline.db import session_scope
 from hotline.db.models import ConversationSummary
 from hotline.insights.extraction import InsightExtractor
 from hotline.insights.transcript import APOLOGISED, NO_REPLY, REPEATED, turn_failures
-from hotline.insights.worker import APOLOGIES, PostConversationWorker
+from hotline.apologies import ALL as APOLOGIES
+from hotline.insights.worker import PostConversationWorker
 from hotline.settings import get_settings
-from knowledge.pii import get_pii_filter
+from hotline.ml.pii import get_pii_filter
 from tests.insights.test_extraction import VALID, ScriptedModel
 
 STILL_LOST = "I'm still not getting it, sorry. Would you like me to connect you to one of our team?"

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from hotline.insights.extraction import SCHEMA, ConversationInsights, InsightExtractor
 from hotline.insights.transcript import TranscriptTurn, redact_turns, render
 from hotline.settings import get_settings
-from knowledge.llm import Completion
-from knowledge.pii import get_pii_filter
+from hotline.ml.llm import Completion
+from hotline.ml.pii import get_pii_filter
 
 VALID = {"summary": "The customer asked why the bill went up. The assistant explained the roaming charge.",
          "primary_intent": "billing_enquiry", "secondary_intents": ["roaming", "billing_enquiry"],
@@ -65,6 +65,8 @@ def test_the_model_is_held_to_the_taxonomy_and_sentence_counts():
 class ScriptedModel:
     """Replies from a script: the real model writes under a grammar and is never invalid,
     so the retry and failure paths need a model that misbehaves on purpose."""
+
+    model_id, worked_example = "scripted", True
 
     def __init__(self, *replies: str) -> None:
         self.replies, self.calls = list(replies), []

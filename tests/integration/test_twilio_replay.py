@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from channels.app import create_app
-from channels.rasa_client import BotReply, Turn
+from hotline.rasa_client import BotReply, Turn
 from channels.twilio_voice import GREETING, SILENCE, SILENT_GOODBYE, WHERE_WERE_WE
 from hotline.db import session_scope
 from hotline.db.models import Conversation, Handoff, PostConversationJob

