@@ -10,6 +10,9 @@ HOTLINE := $(CURDIR)/$(APP_VENV)/bin/hotline
 # The known-good pin set for Rasa 3.6.21 on Python 3.10 (a copy lives in requirements/).
 RASA_CONSTRAINTS := $(firstword $(wildcard ../shared/constraints/rasa-3.6.21-py310.txt) requirements/rasa-constraints.txt)
 MODEL := bot/models/hotline.tar.gz
+# llama.cpp's LoRA converter is in llama-cpp-python's source package, not in its wheel.
+LLAMA_CPP_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' requirements/app.lock)
+CONVERTER := .venv/llama.cpp/convert_lora_to_gguf.py
 TRAINING_FILES := bot/config.yml $(wildcard bot/domain/*.yml bot/data/*.yml bot/data/nlu/*.yml)
 
 export RASA_TELEMETRY_ENABLED := false
@@ -27,7 +30,7 @@ help:
 	@echo "make eval   measure answers, retrieval, PII and guardrails with the real model"
 	@echo "make bench  measure latency (figures for docs/benchmarks.md)"
 
-setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed
+setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed $(CONVERTER)
 
 $(RASA_VENV)/.installed: requirements/rasa.txt
 	@py=$$(scripts/find-python 3.10) || { \
@@ -50,6 +53,13 @@ $(APP_VENV)/.installed: requirements/app.lock requirements/models.txt pyproject.
 	$(APP_VENV)/bin/pip install -q -r requirements/app.lock
 	$(APP_VENV)/bin/pip install -q --no-deps -r requirements/models.txt
 	$(APP_VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+$(CONVERTER): requirements/app.lock | $(APP_VENV)/.installed
+	$(APP_VENV)/bin/pip download -q --no-deps --no-binary :all: llama-cpp-python==$(LLAMA_CPP_VERSION) -d .venv/cache
+	rm -rf .venv/llama.cpp && mkdir -p .venv/llama.cpp
+	tar xzf .venv/cache/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz -C .venv/llama.cpp --strip-components=3 \
+	  $(addprefix llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/,convert_lora_to_gguf.py convert_hf_to_gguf.py conversion gguf-py LICENSE)
 	touch $@
 
 # Retrains only when the config, domain or training data changed.

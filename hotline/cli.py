@@ -144,6 +144,10 @@ def worker() -> None:
     asyncio.run(serve())
 
 
+from hotline.tuning.cli import app as tune  # noqa: E402
+
+app.add_typer(tune, name="tune")
+
 agents = typer.Typer(help="Contact-centre agents who can sign in to the console.", no_args_is_help=True)
 app.add_typer(agents, name="agent")
 
@@ -228,12 +232,15 @@ def ask(
 def evaluate(
     quick: bool = typer.Option(False, help="A small subset with floors, for CI."),
     output: Path = typer.Option(None, help="Where to write the JSON report (default var/eval/)."),
+    model: str = typer.Option(None, help="Answer with this model id (default: the champion, or the stock model)."),
+    summary_model: str = typer.Option(None, help="Summarise with this model id (default: the champion, or stock)."),
 ) -> None:
-    """Measure answers, retrieval, PII filtering and guardrails on the evaluation sets."""
+    """Measure answers, retrieval, PII filtering, guardrails and summaries on the evaluation sets,
+    for the serving models or for any registered model id."""
     from knowledge.evaluate import check_floors, render, run_evaluation
 
     settings = get_settings()
-    report = run_evaluation(settings, quick=quick)
+    report = run_evaluation(settings, quick=quick, model_id=model, summary_model_id=summary_model)
     path = output or settings.var_dir / "eval" / ("quick.json" if quick else "full.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2))

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Share of a generated answer's content words that must appear in its passages.
     answer_min_support: float = 0.6
     citations_enabled: bool = True
+    # Before quoting prices or eligibility, ask the model whether the passages state the answer
+    # (one short extra call): quoted sentences on the topic are not an answer.
+    judge_quoted_answers: bool = True
     history_turns: int = 2  # earlier customer turns added to the retrieval query
 
     # The language model: local llama.cpp, or an OpenAI-compatible server.

@@ -17,6 +17,7 @@ from typing import Literal
 
 from hotline.settings import Settings
 from knowledge import guardrails
+from knowledge.judge import CoverageJudge
 from hotline.ml.llm import ChatModel, LLMError
 from hotline.ml.pii import PiiFilter
 from knowledge.retrieval import Passage, Retriever
@@ -146,6 +147,7 @@ class KnowledgeAnswerer:
         self.settings, self.retriever, self.pii, self.model = settings, retriever, pii, model
         self.embedder = retriever.embedder
         self.safety = SafetyClassifier(self.embedder)
+        self.judge = CoverageJudge(" ".join(retriever.collection.get(include=["documents"])["documents"]), model)
         # One worker thread: calls are serialized (llama.cpp is not thread-safe) and the
         # caller's event loop stays free.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answerer")
@@ -173,8 +175,13 @@ class KnowledgeAnswerer:
         history = [self.pii.redact(turn) for turn in history or []]
         passages = self.retrieve(question, history)
         if not passages:
-            return Answer(NO_ANSWER_VOICE if voice else NO_ANSWER_TEXT, "no_answer", note="no passage above threshold")
+            return self.decline([], voice, "no passage above threshold")
+        if missing := self.judge.unmentioned(question, passages):
+            return self.decline(passages, voice, f"the sources do not mention {', '.join(missing)}")
         if _QUOTE_FIRST.search(question):
+            if self.settings.judge_quoted_answers and not self.judge.states_answer(
+                    question, passages, self.settings.llm_timeout_s):
+                return self.decline(passages, voice, "the passages do not state the answer")
             answer = self.extractive(question, passages, "price or eligibility: quoted")
         else:
             answer = self.generate(question, passages)
@@ -187,6 +194,10 @@ class KnowledgeAnswerer:
         elif voice:
             answer.text = NO_ANSWER_VOICE
         return answer
+
+    @staticmethod
+    def decline(passages: list[Passage], voice: bool, note: str) -> Answer:
+        return Answer(NO_ANSWER_VOICE if voice else NO_ANSWER_TEXT, "no_answer", passages=passages, note=note)
 
     def generate(self, question: str, passages: list[Passage]) -> Answer:
         try:

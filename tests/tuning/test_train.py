@@ -103,6 +103,28 @@ def test_the_exported_adapter_moves_llama_cpp_toward_the_training_completions(se
     assert stock < 0.3 < tuned, (stock, tuned)
 
 
+def test_a_serving_model_swaps_adapters_on_deploy_and_rollback(settings, unbroken):
+    from hotline.ml.llm import ServedModel
+    from hotline.ml.registry import DeployRefused, Registry
+    from hotline.tuning.export import export
+
+    registry = Registry(settings)
+    version = export(settings, unbroken)
+    served = ServedModel(settings.model_copy(update={"model_refresh_s": 0.0}), "completion")
+    stock, llama = served.model_id, served.current.model
+    item = VALID[0]
+    before = served.chat(item.messages, max_tokens=24, timeout_s=60).text
+    with pytest.raises(DeployRefused, match="gate"):
+        registry.deploy(version.id)
+    registry.deploy(version.id, force=True, reason="test: gate not run")
+    tuned = served.chat(item.messages, max_tokens=24, timeout_s=60).text
+    assert served.model_id == version.id and served.current.model is llama, "same base: only the adapter changed"
+    assert tuned != before and "BW-" in tuned
+    assert registry.rollback("completion") == stock
+    assert served.chat(item.messages, max_tokens=24, timeout_s=60).text == before
+    assert served.model_id == stock
+
+
 @pytest.mark.parametrize("base", ["smollm2-135m", "qwen2.5-coder-1.5b"])
 def test_training_prompts_are_the_tokens_llama_cpp_serves(settings, base):
     from llama_cpp import Llama
