@@ -18,6 +18,7 @@ from wordfreq import zipf_frequency
 from hotline.ml.llm import ChatModel, LLMError
 from knowledge.retrieval import Passage
 
+JUDGE_TOKENS = 3
 RARE_ZIPF = 3.5  # rarer than about 3 per million words: a name, a model, a specialist term
 _WORD = re.compile(r"[a-z0-9][a-z0-9'+-]*")
 JUDGE_PROMPT = """You check whether help-article passages answer a customer's question.
@@ -59,12 +60,15 @@ class CoverageJudge:
 
     def states_answer(self, question: str, passages: list[Passage], timeout_s: float) -> bool:
         """The model's yes/no on whether the passages state the answer; a failed call is a no."""
-        numbered = "\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))
         try:
-            reply = self.model.chat([{"role": "system", "content": JUDGE_PROMPT},
-                                     {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\n"
-                                                                 "Do the passages state the answer? (YES or NO)"}],
-                                    max_tokens=3, timeout_s=timeout_s)
+            reply = self.model.chat(judge_messages(question, passages), max_tokens=JUDGE_TOKENS, timeout_s=timeout_s)
         except LLMError:
             return False
         return reply.text.strip().upper().startswith("YES")
+
+
+def judge_messages(question: str, passages: list[Passage]) -> list[dict[str, str]]:
+    numbered = "\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))
+    return [{"role": "system", "content": JUDGE_PROMPT},
+            {"role": "user", "content": f"Passages:\n{numbered}\nQuestion: {question}\n"
+                                        "Do the passages state the answer? (YES or NO)"}]

@@ -1,4 +1,5 @@
-"""Records the real model's replies to the answer prompt, as test data for the answer checks.
+"""Records the real model's replies to the answer prompt and to the coverage judge's yes/no
+question, as test data for the answer checks.
 
 The checks in knowledge.answer decide what happens to the model's text (citations kept,
 links flattened or refused, invented figures rejected, unsupported answers declined);
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from hotline.settings import PROJECT_ROOT, Settings, get_settings
 from knowledge.answer import SYSTEM_PROMPT, WORKED_EXAMPLE, build_prompt
+from knowledge.judge import JUDGE_PROMPT, JUDGE_TOKENS, judge_messages
 from hotline.ml.files import sha256_of
 from knowledge.service import build_answerer
 
@@ -60,18 +62,21 @@ def record(settings: Settings) -> dict:
         passages = answerer.retrieve(question, [])
         messages = build_prompt(question, passages)
         completion = answerer.model.chat(messages, max_tokens=settings.llm_max_tokens, timeout_s=600)
+        judge = judge_messages(question, passages)
+        verdict = answerer.model.chat(judge, max_tokens=JUDGE_TOKENS, timeout_s=600)
         answers.append({"id": id_, "kind": kind, "question": question,
                         "reference_urls": [_ARTICLE + article for article in articles],
                         "passages": [asdict(p) for p in passages], "prompt": messages[1]["content"],
                         "reply": completion.text, "completion_tokens": completion.completion_tokens,
-                        "timed_out": completion.timed_out})
-        print(f"{id_}: {completion.text!r}")
+                        "timed_out": completion.timed_out,
+                        "judge_prompt": judge[1]["content"], "judge_reply": verdict.text})
+        print(f"{id_}: {completion.text!r} (judge: {verdict.text!r})")
     return {"model": {"backend": settings.llm_backend, "file": settings.llm_model_path.name,
                       "sha256": sha256_of(settings.llm_model_path), "llama_cpp_python": version("llama_cpp_python")},
             "settings": {"llm_max_tokens": settings.llm_max_tokens, "embedding_model": settings.embedding_model,
                          "retrieval_top_k": settings.retrieval_top_k,
                          "relevance_threshold": settings.relevance_threshold},
-            "system_prompt": SYSTEM_PROMPT + WORKED_EXAMPLE, "answers": answers}
+            "system_prompt": SYSTEM_PROMPT + WORKED_EXAMPLE, "judge_prompt": JUDGE_PROMPT, "answers": answers}
 
 
 def main(path: Path = RECORDING) -> None:

@@ -91,14 +91,16 @@ class ReplayModel:
     worked_example = True
 
     def __init__(self, recording: dict) -> None:
-        self.replies = {answer["prompt"]: answer["reply"] for answer in recording["answers"]}
-        self.system_prompt = recording["system_prompt"]
+        self.replies = {(recording["system_prompt"], answer["prompt"]): answer["reply"]
+                        for answer in recording["answers"]}
+        self.replies.update({(recording["judge_prompt"], answer["judge_prompt"]): answer["judge_reply"]
+                             for answer in recording["answers"]})
         self.model_id = recording["model"]["file"]
 
     def chat(self, messages, **kwargs) -> Completion:
-        system, user = messages[0]["content"], messages[1]["content"]
-        assert system == self.system_prompt and user in self.replies, "not recorded: run python -m knowledge.record"
-        return Completion(self.replies[user], 0, 0, 0.0)
+        key = (messages[0]["content"], messages[1]["content"])
+        assert key in self.replies, "not recorded: run python -m knowledge.record"
+        return Completion(self.replies[key], 0, 0, 0.0)
 
 
 @pytest.fixture

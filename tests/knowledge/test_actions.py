@@ -17,6 +17,8 @@ def conversation(domain, knowledge_settings, monkeypatch):
     monkeypatch.setenv("HOTLINE_VAR_DIR", str(knowledge_settings.var_dir))
     monkeypatch.setenv("HOTLINE_LLM_MODEL_PATH", str(knowledge_settings.llm_model_path))
     monkeypatch.setenv("HOTLINE_LLM_MAX_TOKENS", "40")
+    # SmolLM2 cannot judge coverage; the judge is tested on the real model's recorded replies.
+    monkeypatch.setenv("HOTLINE_JUDGE_QUOTED_ANSWERS", "false")
     get_settings.cache_clear()
     knowledge_actions._answerer_future.cache_clear()
     yield Conversation(domain)
