@@ -136,7 +136,8 @@ def evaluate_injection(rows: list[dict], safety: SafetyClassifier) -> dict:
 
 
 def run_evaluation(settings: Settings, quick: bool = False, model_id: str | None = None,
-                   summary_model_id: str | None = None, uncovered: bool | None = None) -> dict:
+                   summary_model_id: str | None = None, uncovered: bool | None = None,
+                   summaries: bool = True) -> dict:
     """Every evaluator, for the serving models or for given model ids (the verification gate).
     The uncovered-but-close questions run in full evaluations (and when asked for)."""
     from hotline.ml.llm import build_model
@@ -157,7 +158,8 @@ def run_evaluation(settings: Settings, quick: bool = False, model_id: str | None
         "injection": evaluate_injection(load_jsonl("injection.jsonl"),
                                         SafetyClassifier(load_embedder(settings.embedding_model))),
         # Every other conversation (22): on 8, one conversation moved intent accuracy by 0.125.
-        "extraction": evaluate_extraction(settings, conversations[::2] if quick else conversations, summary_model_id),
+        **({"extraction": evaluate_extraction(settings, conversations[::2] if quick else conversations,
+                                              summary_model_id)} if summaries else {}),
     }
 
 

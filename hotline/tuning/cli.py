@@ -145,7 +145,7 @@ def synthesize(
     folder = dataset_dir(settings, name)
     report = generate(settings, build_teacher(settings), Retriever(settings), folder / "clean.jsonl", limit=limit)
     (folder / "task.json").write_text(json.dumps({"task": "answer", "source": "synthetic"}))
-    console.print_json(data=report.__dict__ if hasattr(report, "__dict__") else report)
+    console.print_json(report.as_json())
 
 
 @data.command("split")

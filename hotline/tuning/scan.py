@@ -41,7 +41,9 @@ DUPLICATE, NEAR_DUPLICATE, LEAK, UNREADABLE = "duplicate", "near duplicate", "le
 PROBLEMS = (UNREADABLE, EMPTY, WHITESPACE, CONTROL, ENCODING, PERSONAL_DATA, DANGLING_CITATION, TOO_LONG,
             NO_PASSAGES, DUPLICATE, NEAR_DUPLICATE, LEAK)
 TEXT_FIXES = {WHITESPACE, CONTROL, ENCODING, PERSONAL_DATA, DANGLING_CITATION}  # fix = the field's new text
-DROPS = {EMPTY, DUPLICATE, NEAR_DUPLICATE, LEAK}  # a safe finding of these removes the item
+# A safe finding of these removes the item; a grounded answer without passages would teach the
+# model to answer from nothing.
+DROPS = {EMPTY, DUPLICATE, NEAR_DUPLICATE, LEAK, NO_PASSAGES}
 
 
 @dataclass(frozen=True)
@@ -415,7 +417,7 @@ def _item_problems(index: int, row: int | str, fixed: Item, passages: int,
              for name in ("input", "output") if not given.get(name)]
     if fixed.task == "answer" and not passages and input_text(fixed):
         found.append(Finding(row, "input", NO_PASSAGES, "retrieval found no passage: the served assistant would "
-                             "not ask the model", "drop the row, or add an article that answers it", False, index))
+                             "not ask the model", "drop the row (add an article that answers it to keep it)", True, index))
     if tokenizer is not None and max_tokens is not None:
         conversation = [*fixed.messages, {"role": "assistant", "content": fixed.completion}]
         if (tokens := count_tokens(tokenizer, template(conversation))) > max_tokens:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from rouge_score import rouge_scorer
 from tqdm import tqdm
 
 from hotline.ml.llm import ChatModel
-from hotline.settings import Settings, get_settings
+from hotline.settings import Settings
 from hotline.tuning.items import Item, read_items, write_items
 from knowledge.answer import _MARKER, NO_ANSWER_TEXT, build_prompt, check_reply, sentences_of, support
 from knowledge.documents import Chunk, load_corpus
@@ -410,15 +409,3 @@ def build_teacher(settings: Settings) -> ChatModel:
 
     ensure_model(settings)
     return build_model(settings, "answer", stock_id(settings))
-
-
-def main(out_path: str, limit: str | None = None) -> None:
-    """python -m hotline.tuning.synthetic OUT.jsonl [LIMIT]: run or resume the generation."""
-    settings = get_settings()
-    report = generate(settings, build_teacher(settings), Retriever(settings), Path(out_path),
-                      limit=int(limit) if limit else None)
-    print(report.as_json())
-
-
-if __name__ == "__main__":
-    main(*sys.argv[1:])

@@ -18,8 +18,9 @@ def measure(settings: Settings, model_id: str, task: str, quick: bool) -> dict[s
     from knowledge.evaluate import run_evaluation
 
     answer_model, summary_model = (model_id, None) if task == "answer" else (None, model_id)
+    # A candidate for one task leaves the other task's model as it is: only its own task is measured.
     report = run_evaluation(settings, quick=quick, model_id=answer_model, summary_model_id=summary_model,
-                            uncovered=True)
+                            uncovered=True, summaries=task == "summary")
     qa = report["qa"]
     details = qa["details"] + report["uncovered"]["details"]
     answerable = [row for row in details if row["answerable"]]
@@ -37,8 +38,9 @@ def run_gate(settings: Settings, registry: Registry, model_id: str, *, quick: bo
     compared = {model_id: measure(settings, model_id, version.task, quick)}
     reference_id = champion.id if champion and champion.id != model_id else stock_id(settings)
     compared[reference_id] = measure(settings, reference_id, version.task, quick)
-    if stock_id(settings) not in compared:
-        compared[stock_id(settings)] = measure(settings, stock_id(settings), version.task, quick)
+    for stock in (stock_id(settings), version.base):  # the shipped stock model, and the candidate's own base
+        if stock not in compared:
+            compared[stock] = measure(settings, stock, version.task, quick)
     verdict = gate(compared[model_id], compared[reference_id], load_policy())
     run_folder = Path(version.metrics.get("run", ""))
     extra = {"reference": reference_id, "quick": quick}
