@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -50,10 +51,15 @@ def stock_spec(settings: Settings, task: str) -> ModelSpec:
     return ModelSpec(stock_id(settings), task, settings.llm_model_path)
 
 
+@lru_cache
+def _schema_ready(database_url: str) -> None:
+    upgrade_schema(make_engine(database_url))
+
+
 class Registry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        upgrade_schema(make_engine(settings.database_url))
+        _schema_ready(settings.database_url)  # once per process and database
 
     def _session(self):
         return session_scope(self.settings.database_url)
