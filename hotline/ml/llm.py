@@ -49,7 +49,21 @@ class ChatModel(Protocol):
              json_schema: dict | None = None) -> Completion: ...
 
 
-class LlamaCppModel:
+class Served:
+    """A model serving one registry spec: its id and prompt style come from the spec."""
+
+    spec: ModelSpec
+
+    @property
+    def model_id(self) -> str:
+        return self.spec.id
+
+    @property
+    def worked_example(self) -> bool:
+        return self.spec.worked_example
+
+
+class LlamaCppModel(Served):
     """llama-cpp-python with the thread settings measured best on small CPUs."""
 
     def __init__(self, spec: ModelSpec, *, context_tokens: int, threads: int, batch_threads: int) -> None:
@@ -63,14 +77,6 @@ class LlamaCppModel:
         self._adapter = None
         self.spec = spec
         self.use(spec)
-
-    @property
-    def model_id(self) -> str:
-        return self.spec.id
-
-    @property
-    def worked_example(self) -> bool:
-        return self.spec.worked_example
 
     def use(self, spec: ModelSpec) -> None:
         """Put spec's adapter (or none) on the live context; the base stays loaded."""
@@ -114,20 +120,12 @@ class LlamaCppModel:
         return Completion("".join(pieces), prompt_tokens, completion_tokens, time.monotonic() - started, timed_out)
 
 
-class OpenAICompatibleModel:
+class OpenAICompatibleModel(Served):
     """A chat-completions endpoint, for deployments that serve the model separately."""
 
     def __init__(self, spec: ModelSpec, base_url: str, model: str, api_key: str) -> None:
         self.base_url, self.model, self.api_key, self.stock = base_url.rstrip("/"), model, api_key, model
         self.use(spec)
-
-    @property
-    def model_id(self) -> str:
-        return self.spec.id
-
-    @property
-    def worked_example(self) -> bool:
-        return self.spec.worked_example
 
     def use(self, spec: ModelSpec) -> None:
         """Servers with LoRA support (vLLM, llama.cpp's server) serve an adapter by its id."""
