@@ -35,8 +35,9 @@ def turn(socket, frame: dict) -> list[dict]:
             return received
 
 
-def test_health_reports_both_servers(client):
-    assert client.get("/health").json() == {"status": "ok", "rasa": True, "actions": True}
+def test_health_reports_both_servers_and_the_model_in_use(client):
+    assert client.get("/health").json() == {"status": "ok", "rasa": True, "actions": True,
+                                            "models": {"answer": "qwen2.5-coder-1.5b"}}
 
 
 def test_the_page_is_served_with_its_own_assets(client):
