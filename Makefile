@@ -19,6 +19,8 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
+# Rasa's pipeline imports hotline.spoken from the project root (bot/spoken_numbers.py).
+export PYTHONPATH := $(CURDIR)
 
 .PHONY: help setup run shell test test-rasa compose-config browser postgres bench db model knowledge ingest eval lock clean
 
@@ -90,8 +92,8 @@ eval: setup knowledge
 test-rasa: setup model
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 	cd bot && $(RASA) test core --stories tests/stories --model models/hotline.tar.gz --out results/stories --fail-on-prediction-errors
-	cd bot && $(RASA) test nlu --nlu tests/nlu_holdout --domain domain --model models/hotline.tar.gz --out results/nlu
-	$(HOTLINE) check-nlu bot/results/nlu/intent_report.json
+	cd bot && $(RASA) test nlu --nlu tests/nlu --domain domain --model models/hotline.tar.gz --out results/nlu --successes
+	$(HOTLINE) check-nlu bot/results/nlu --output bot/results/nlu/understanding.json
 
 # The compose file must stay valid (no Docker engine needed for this).
 compose-config: $(APP_VENV)/.installed

@@ -128,15 +128,17 @@ class ActionAnswerIfCovered(Action):
 
 
 class ActionRefuse(Action):
-    """A polite refusal for manipulation, other people's data, abuse or advice we can't give."""
-
-    KINDS = {"jailbreak": "prompt_injection", "other_customer_data": "other_customer_data", "abuse": "abuse"}
+    """A polite refusal for manipulation, other people's data, abuse or advice we can't give,
+    only when the guardrail rules confirm what the NLU suspects: an unusual but harmless message
+    ("can you dim my screen") gets the friendly out-of-scope reply instead of an accusation."""
 
     def name(self) -> str:
         return "action_refuse"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        intent = latest_intent(tracker) or ""
-        kind = self.KINDS.get(intent) or guardrails.check_input(tracker.latest_message.get("text") or "").kind
-        dispatcher.utter_message(text=guardrails.REFUSALS.get(kind or "", guardrails.OFF_TOPIC_REFUSAL))
+        verdict = guardrails.check_input(tracker.latest_message.get("text") or "")
+        if verdict.allowed:
+            dispatcher.utter_message(response="utter_out_of_scope")
+        else:
+            dispatcher.utter_message(text=verdict.refusal)
         return []

@@ -29,6 +29,9 @@ COPY requirements/rasa.txt requirements/rasa-constraints.txt requirements/
 RUN pip install -r requirements/rasa.txt -c requirements/rasa-constraints.txt
 
 COPY bot/ bot/
+# The pipeline's tokenizer rewrites spoken numbers with hotline.spoken (stdlib only).
+COPY hotline/__init__.py hotline/spoken.py hotline/
+ENV PYTHONPATH=/app
 COPY docker/endpoints.yml docker/endpoints.yml
 
 WORKDIR /app/bot

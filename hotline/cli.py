@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hotline import clock
-from hotline.settings import get_settings
+from hotline.settings import PROJECT_ROOT, get_settings
 
 app = typer.Typer(help="Hotline: an offline telco customer-service assistant.", no_args_is_help=True)
 console = Console()
@@ -99,7 +99,7 @@ def shell() -> None:
     """Chat in the terminal with `rasa shell`, wired to the action server."""
     import httpx
 
-    from hotline.stack import start_action_server, with_secrets, write_endpoints
+    from hotline.stack import rasa_env, start_action_server, with_secrets, write_endpoints
 
     settings = with_secrets(get_settings())
     try:
@@ -113,8 +113,7 @@ def shell() -> None:
             [str(settings.rasa_executable), "shell", "-m", str(settings.rasa_model),
              "--endpoints", str(write_endpoints(settings)), "-i", "127.0.0.1",
              "-p", str(settings.rasa_port + 10)],
-            cwd=settings.bot_dir, env={**os.environ, **settings.as_env(), "RASA_TELEMETRY_ENABLED": "false",
-                                       "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}, check=False)
+            cwd=settings.bot_dir, env={**os.environ, **rasa_env(settings)}, check=False)
     finally:
         if actions:
             actions.stop()
@@ -260,31 +259,58 @@ NLU_WEIGHTED_F1_FLOOR = 0.79
 # Each refusal intent has 6 held-out examples, so a floor sits about one example under what it
 # measures (0.833, 0.615, 0.500, 0.600): retraining noise passes, an intent that stops working fails.
 NLU_INTENT_F1_FLOORS = {"jailbreak": 0.65, "other_customer_data": 0.45, "abuse": 0.35, "off_topic_advice": 0.45}
+# The style set (customers as they write and speak): floors for what must stay high, ceilings
+# for what must stay low.
+STYLE_FLOORS = {"weighted_f1": 0.80, "out_of_scope_recall": 0.40, "help_recall": 0.85}
+STYLE_CEILINGS = {"in_scope_sent_to_out_of_scope": 0.03, "harmless_refused": 0.30}
 
 
 @app.command("check-nlu")
 def check_nlu(
-    report: Path = typer.Argument(..., help="intent_report.json written by `rasa test nlu`."),
-    floor: float = typer.Option(NLU_WEIGHTED_F1_FLOOR, help="Minimum weighted F1 over intents."),
+    results: Path = typer.Argument(..., help="The --out folder of `rasa test nlu --nlu tests/nlu --successes`."),
+    sets: Path = typer.Option(PROJECT_ROOT / "bot" / "tests" / "nlu", help="The held-out sets (holdout/, styles/)."),
+    output: Path = typer.Option(None, help="Also write the figures as JSON here."),
 ) -> None:
-    """Print per-intent F1 from a held-out NLU evaluation and fail below the floors."""
-    results = json.loads(report.read_text())
-    table = Table("intent", "precision", "recall", "F1", "support", "floor")
-    for intent, scores in sorted(results.items()):
-        if isinstance(scores, dict) and "support" in scores and not intent.endswith("avg"):
-            table.add_row(intent, f"{scores['precision']:.2f}", f"{scores['recall']:.2f}",
-                          f"{scores['f1-score']:.2f}", str(scores["support"]),
-                          str(NLU_INTENT_F1_FLOORS.get(intent, "")))
+    """Held-out understanding: F1 per intent, accuracy per style and near-miss group, out-of-scope
+    recall and false positives, harmless messages refused; fails below the floors."""
+    from dataclasses import asdict
+
+    from hotline.insights.understanding import load_predictions, load_set, measure
+
+    predicted = load_predictions(results)
+    holdout, styles = (measure(load_set(sets / name), predicted) for name in ("holdout", "styles"))
+    table = Table("intent", "holdout F1", "styles F1", "floor")
+    for intent in sorted(set(holdout.intent_f1) | set(styles.intent_f1)):
+        table.add_row(intent, f"{holdout.intent_f1.get(intent, 0):.2f}", f"{styles.intent_f1.get(intent, 0):.2f}",
+                      str(NLU_INTENT_F1_FLOORS.get(intent, "")))
     console.print(table)
-    weighted = results["weighted avg"]["f1-score"]
-    console.print(f"Held-out intent F1 (weighted): {weighted:.3f}  accuracy: {results['accuracy']:.3f}  floor: {floor}")
-    failures = [f"weighted F1 {weighted:.3f} < {floor}"] if weighted < floor else []
-    for intent, intent_floor in NLU_INTENT_F1_FLOORS.items():
-        f1 = results.get(intent, {}).get("f1-score", 0.0)  # an intent missing from the report scores 0
-        if f1 < intent_floor:
-            failures.append(f"{intent} F1 {f1:.3f} < {intent_floor}")
+    table = Table("style", "accuracy")
+    for style, accuracy in styles.by_group.items():
+        table.add_row(style, f"{accuracy:.3f}")
+    console.print(table)
+    table = Table("near-miss group", "examples", "accuracy", "confused with (or asked which)")
+    for name, row in styles.near_misses.items():
+        table.add_row(name, str(row["examples"]), f"{row['accuracy']:.3f}",
+                      ", ".join(f"{k} x{v}" for k, v in row["confused"].items()))
+    console.print(table)
+    console.print(f"holdout: {holdout.examples} examples, weighted F1 {holdout.weighted_f1:.3f}, accuracy {holdout.accuracy:.3f}")
+    console.print(f"styles: {styles.examples} examples, weighted F1 {styles.weighted_f1:.3f}, accuracy {styles.accuracy:.3f}, "
+                  f"asked which {styles.asked_which:.3f}, out-of-scope recall {styles.out_of_scope_recall:.3f}, "
+                  f"in-scope sent to out-of-scope {styles.in_scope_sent_to_out_of_scope:.3f}, help recall "
+                  f"{styles.help_recall:.3f}, harmless refused {styles.harmless_refused:.3f}, harmless started a task "
+                  f"{styles.harmless_started_a_task:.3f}")
+    failures = [f"holdout weighted F1 {holdout.weighted_f1:.3f} < {NLU_WEIGHTED_F1_FLOOR}"] \
+        if holdout.weighted_f1 < NLU_WEIGHTED_F1_FLOOR else []
+    failures += [f"{intent} F1 {holdout.intent_f1.get(intent, 0.0):.3f} < {floor}"  # a missing intent scores 0
+                 for intent, floor in NLU_INTENT_F1_FLOORS.items() if holdout.intent_f1.get(intent, 0.0) < floor]
+    failures += [f"styles {name} {getattr(styles, name):.3f} < {floor}"
+                 for name, floor in STYLE_FLOORS.items() if getattr(styles, name) < floor]
+    failures += [f"styles {name} {getattr(styles, name):.3f} > {ceiling}"
+                 for name, ceiling in STYLE_CEILINGS.items() if getattr(styles, name) > ceiling]
     for failure in failures:
         console.print(f"[red]NLU quality is below the floor: {failure}[/]")
+    if output:
+        output.write_text(json.dumps({"holdout": asdict(holdout), "styles": asdict(styles)}, indent=2))
     if failures:
         raise typer.Exit(1)
 

@@ -35,6 +35,12 @@ QUIET_ENV = {
 }
 
 
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """Rasa's environment: these settings, and the project root for the pipeline's own
+    component (bot/spoken_numbers.py imports hotline.spoken)."""
+    return {**QUIET_ENV, **settings.as_env(), "PYTHONPATH": str(settings.project_root)}
+
+
 def tracker_store_config(url: str) -> dict:
     """Rasa's SQL tracker store settings from a SQLAlchemy URL."""
     parsed = make_url(url)
@@ -198,7 +204,7 @@ def start_rasa(settings: Settings, token: str) -> ManagedProcess:
                  "-i", settings.rasa_host, "-p", str(settings.rasa_port),
                  "-m", str(settings.rasa_model), "--endpoints", str(write_endpoints(settings)),
                  "--credentials", str(settings.bot_dir / "credentials.yml")],
-        env=settings.as_env(), cwd=settings.bot_dir, log_dir=settings.var_dir / "logs",
+        env=rasa_env(settings), cwd=settings.bot_dir, log_dir=settings.var_dir / "logs",
         address=(settings.rasa_host, settings.rasa_port))
     server.wait_until_ready(f"{settings.rasa_url}/status", settings.rasa_startup_timeout_s,
                             params={"token": token})

@@ -84,6 +84,9 @@ BANNED_OUTPUT = [re.compile(p, _I) for p in (
 @dataclass(frozen=True)
 class Verdict:
     kind: str | None  # None: allowed
+    # False when only a classifier suspects the message and no rule here confirms it: the
+    # customer then gets the neutral reply, never a refusal that accuses them of something.
+    confirmed: bool = True
 
     @property
     def allowed(self) -> bool:
@@ -91,7 +94,7 @@ class Verdict:
 
     @property
     def refusal(self) -> str:
-        return REFUSALS.get(self.kind or "", OFF_TOPIC_REFUSAL)
+        return REFUSALS.get(self.kind or "", OFF_TOPIC_REFUSAL) if self.confirmed else OFF_TOPIC_REFUSAL
 
 
 def check_input(text: str) -> Verdict:

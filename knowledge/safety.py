@@ -54,5 +54,5 @@ class SafetyClassifier:
             votes[self.labels[index]] = votes.get(self.labels[index], 0.0) + float(similarities[index])
         winner = max(votes, key=votes.get)
         if winner is not None and similarities[nearest[0]] >= self.min_similarity:
-            return guardrails.Verdict(winner)
+            return guardrails.Verdict(winner, confirmed=False)
         return verdict

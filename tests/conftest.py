@@ -109,19 +109,22 @@ class Conversation:
         self.events: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
 
-    def tracker(self, text: str, intent: str, entities: list[dict] | None = None) -> Tracker:
+    def tracker(self, text: str, intent: str, entities: list[dict] | None = None,
+                ranking: list[str] | None = None) -> Tracker:
         message = {"text": text, "intent": {"name": intent, "confidence": 0.9},
+                   "intent_ranking": [{"name": name, "confidence": 0.9 - index / 10}
+                                      for index, name in enumerate(ranking or [intent])],
                    "entities": entities or [], "metadata": self.metadata}
         self.events.append({"event": "user", "text": text, "parse_data": message, "metadata": self.metadata})
         return Tracker("test-user", dict(self.slots), message, list(self.events), False, None,
                        {"name": self.active_loop} if self.active_loop else {}, "action_listen")
 
     def run(self, action, text: str = "", intent: str = "inform",
-            entities: list[dict] | None = None) -> list[dict[str, Any]]:
+            entities: list[dict] | None = None, ranking: list[str] | None = None) -> list[dict[str, Any]]:
         import asyncio
 
         dispatcher = CollectingDispatcher()
-        result = action.run(dispatcher, self.tracker(text, intent, entities), self.domain)
+        result = action.run(dispatcher, self.tracker(text, intent, entities, ranking), self.domain)
         events = asyncio.run(result) if asyncio.iscoroutine(result) else result
         for event in events:
             if event.get("event") == "slot":

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.spoken import normalize
 from hotline.db.models import Customer, Line
 
 _ACCOUNT = re.compile(r"\bacc(?:ount)?[\s#:-]*(\d{7})\b", re.I)
@@ -29,7 +30,8 @@ class Identifier:
 
 
 def parse_identifier(text: str) -> Identifier | None:
-    """An account number or UK phone number in whatever way people type them."""
+    """An account number or UK phone number in whatever way people type or say them."""
+    text = normalize(text)
     if match := _ACCOUNT.search(text) or _BARE_ACCOUNT.match(text):
         return Identifier("account", f"ACC-{match.group(1)}")
     for token in re.findall(r"\+?\d[\d\s().-]{8,20}\d", text):
@@ -54,17 +56,18 @@ class InvalidDate(ValueError):
 
 
 def parse_date_of_birth(text: str) -> date | None:
-    """A date in the common UK and ISO ways of writing it; raises InvalidDate for impossible ones."""
-    text = text.lower().replace(",", " ")
+    """A date in the common UK and ISO ways of writing or saying it; raises InvalidDate for impossible ones."""
+    text = normalize(text).lower().replace(",", " ")
     numeric = re.search(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b", text)
     if numeric:
         year, month, day = (int(part) for part in numeric.groups())
-    elif numeric := re.search(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})\b", text):
+    elif numeric := re.search(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})\b", text) or re.search(
+            r"\b(\d{1,2})(?:st|nd|rd|th)\s+of\s+the\s+(\d{1,2})(?:st|nd|rd|th)\s+(\d{4}|\d{2})\b", text):  # "the fifth of the eleventh"
         day, month, year = (int(part) for part in numeric.groups())
     else:
         words = re.search(
-            r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\s+(\d{4})\b", text
-        ) or re.search(r"\b([a-z]{3,9})\s+(\d{1,2})(?:st|nd|rd|th)?\s+(\d{4})\b", text)
+            r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\s+(\d{4}|\d{2})\b", text
+        ) or re.search(r"\b([a-z]{3,9})\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(\d{4}|\d{2})\b", text)
         if not words:
             return None
         first, second, year_text = words.groups()
@@ -82,6 +85,7 @@ def parse_date_of_birth(text: str) -> date | None:
 
 
 def parse_pin(text: str) -> str | None:
+    text = normalize(text)
     match = _PIN.search(text)
     return match.group(1) if match and not re.search(r"\d{5}", text) else None
 

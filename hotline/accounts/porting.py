@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hotline.accounts import AccountError
 from hotline.db.models import Line, PortRequest
+from hotline.spoken import normalize
 
 PAC_DAYS_VALID = 30
 _PAC = re.compile(r"\b([a-z]{3})\s?(\d{6})\b", re.I)
@@ -38,6 +39,7 @@ def request_pac(session: Session, line: Line, now: datetime) -> PortRequest:
 
 
 def parse_pac(text: str) -> str | None:
+    text = normalize(text)
     match = _PAC.search(text)
     return (match.group(1) + match.group(2)).upper() if match else None
 

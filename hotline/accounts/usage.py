@@ -15,6 +15,7 @@ from hotline.accounts import AccountError
 from hotline.accounts.lines import current_plan
 from hotline.catalog import DATA_ADDONS, DataAddon
 from hotline.db.models import AddonPurchase, Line, UsageRecord
+from hotline.spoken import normalize
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def line_usage(session: Session, line: Line, today: date) -> LineUsage:
 
 
 def parse_addon(text: str) -> DataAddon | None:
+    text = normalize(text)
     match = re.search(r"(\d{1,2})\s*(?:gb|gig|gigs|g\b|gigabytes?)", text.lower())
     if not match:
         return None
