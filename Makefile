@@ -22,7 +22,7 @@ export PYTHONWARNINGS := ignore
 # Rasa's pipeline imports hotline.spoken from the project root (bot/spoken_numbers.py).
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run shell test test-rasa compose-config browser postgres bench db model knowledge ingest eval lock clean
+.PHONY: help setup run shell test test-rasa test-prerequisites compose-config system-packages bench db model knowledge ingest eval lock clean
 
 help:
 	@echo "make run    set everything up and start the assistant (Ctrl-C stops it)"
@@ -100,17 +100,20 @@ compose-config: $(APP_VENV)/.installed
 	HOTLINE_RASA_AUTH_TOKEN=check HOTLINE_CHANNEL_SECRET=check HOTLINE_ACTION_SECRET=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml config --quiet
 	HOTLINE_RASA_AUTH_TOKEN=check HOTLINE_CHANNEL_SECRET=check HOTLINE_ACTION_SECRET=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml --profile postgres --profile scale config --quiet
 
-# Debian's Chromium for the browser test (driven by Playwright through its executable path).
-browser:
-	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser test"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian's Chromium (the browser tests drive it through Playwright) and PostgreSQL server (the
+# Postgres tests start their own throwaway cluster), in one apt-get so the two never race for its lock.
+system-packages:
+	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="$$missing postgresql"; \
+	[ -z "$$missing" ] || { echo "Installing Debian's$$missing for the browser and Postgres tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }
 
-# Debian's PostgreSQL server for the Postgres tests (they start their own throwaway cluster).
-postgres:
-	@compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || { echo "Installing Debian's postgresql for the Postgres tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+test-prerequisites: test-rasa knowledge compose-config system-packages
 
-test: test-rasa knowledge compose-config browser postgres
+# The environments, the Rasa training, the article index and the system packages are built side by
+# side (most of it waits on disk or network); the evaluation and pytest then have the machine.
+test:
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-prerequisites
 	$(HOTLINE) evaluate --quick
 	$(PYTHON) -m pytest
 

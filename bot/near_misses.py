@@ -23,7 +23,7 @@ from hotline.intents import ambiguous_group
 class NearMissClassifier(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"margin": 0.3, "short_words": 2, "short_confidence": 0.9}
+        return {"margin": 0.3}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.config = config
@@ -36,9 +36,7 @@ class NearMissClassifier(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             ranking = message.get(INTENT_RANKING_KEY) or []
-            words = len((message.get(TEXT) or "").split())
-            if ambiguous_group(ranking, words, self.config["margin"], self.config["short_words"],
-                               self.config["short_confidence"]):
+            if ambiguous_group(ranking, message.get(TEXT) or "", self.config["margin"]):
                 confidence = ranking[0][PREDICTED_CONFIDENCE_KEY]
                 fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: confidence}
                 message.set(INTENT, fallback, add_to_output=True)

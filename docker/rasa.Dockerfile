@@ -30,7 +30,7 @@ RUN pip install -r requirements/rasa.txt -c requirements/rasa-constraints.txt
 
 COPY bot/ bot/
 # The pipeline's tokenizer rewrites spoken numbers with hotline.spoken (stdlib only).
-COPY hotline/__init__.py hotline/spoken.py hotline/
+COPY hotline/__init__.py hotline/spoken.py hotline/intents.py hotline/
 ENV PYTHONPATH=/app
 COPY docker/endpoints.yml docker/endpoints.yml
 

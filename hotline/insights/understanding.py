@@ -13,6 +13,7 @@ refusal meant for abuse, injection or other customers' data (or started a task).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import yaml
 from sklearn.metrics import precision_recall_fscore_support
 
 from hotline.intents import NEAR_MISS_GROUPS
+from hotline.spoken import normalize
 
 OUT_OF_SCOPE = "out_of_scope"
 FALLBACK = "nlu_fallback"
@@ -28,6 +30,9 @@ REFUSALS = {"abuse", "jailbreak", "other_customer_data", "off_topic_advice"}
 HELP = "ask_question"
 NEAR_MISSES = {**{f"{name}: {' / '.join(members)}": set(members) for name, members in NEAR_MISS_GROUPS.items()},
                "help question vs task": {HELP, "ask_plans", "change_plan", "check_data_usage", "buy_data_addon"}}
+
+
+_ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")  # [October](month) -> October
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ def load_set(folder: Path) -> list[Example]:
         for block in yaml.safe_load(path.read_text())["nlu"]:
             for line in block["examples"].splitlines():
                 if line.strip().startswith("- "):
-                    examples.append(Example(line.strip()[2:].strip(), block["intent"], path.stem))
+                    examples.append(Example(_ENTITY.sub(r"\1", line.strip()[2:].strip()), block["intent"], path.stem))
     return examples
 
 
@@ -76,6 +81,9 @@ class SetReport:
 
 
 def measure(examples: list[Example], predicted: dict[str, str]) -> SetReport:
+    # Rasa records the text its tokenizer saw, with spoken numbers already written as digits.
+    predicted = {**predicted, **{e.text: predicted[normalize(e.text)] for e in examples
+                                 if e.text not in predicted and normalize(e.text) in predicted}}
     missing = [e.text for e in examples if e.text not in predicted]
     if missing:
         raise ValueError(f"{len(missing)} held-out examples have no prediction (first: {missing[0]!r})")

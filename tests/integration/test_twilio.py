@@ -85,6 +85,23 @@ def test_speech_then_keypad_verification_then_a_keypad_menu(client):
     assert "bill comes to" in spoken_text(gather(client, sid, Digits=choice))
 
 
+def test_details_said_aloud_verify_the_caller_as_keypad_digits_do(client):
+    """Speech results as Twilio's recogniser writes them: words for digits, fillers, a false start."""
+    sid = call_sid()
+    signed_post(client, "/twilio/voice", {"CallSid": sid})
+    assert "account number" in spoken_text(gather(client, sid, SpeechResult="um what's my bill"))
+    assert "PIN" in spoken_text(gather(client, sid, SpeechResult="yeah it's a c c one zero zero zero zero zero two"))
+    said = spoken_text(gather(client, sid, SpeechResult="uh my date of birth is the fourth of july nineteen ninety"))
+    assert "Thanks Ben" in said and "Your latest bill" in said
+
+
+def test_a_bare_bill_on_the_phone_is_a_keypad_choice(client):
+    sid = call_sid()
+    signed_post(client, "/twilio/voice", {"CallSid": sid})
+    said = spoken_text(gather(client, sid, SpeechResult="bill"))
+    assert "have it explained, or pay it" in said and "Press 1 for See my bill" in said
+
+
 def test_voice_answers_are_the_spoken_variant(client):
     sid = call_sid()
     signed_post(client, "/twilio/voice", {"CallSid": sid})
