@@ -22,7 +22,7 @@ export PYTHONWARNINGS := ignore
 # Rasa's pipeline imports hotline.spoken from the project root (bot/spoken_numbers.py).
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help setup run shell test test-rasa test-prerequisites compose-config system-packages bench db model knowledge ingest eval lock clean
+.PHONY: help setup run shell test test-rasa test-prerequisites eval-quick compose-config system-packages bench db model knowledge ingest eval lock clean
 
 help:
 	@echo "make run    set everything up and start the assistant (Ctrl-C stops it)"
@@ -108,13 +108,17 @@ system-packages:
 	[ -z "$$missing" ] || { echo "Installing Debian's$$missing for the browser and Postgres tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }
 
-test-prerequisites: test-rasa knowledge compose-config system-packages
+# The quick evaluation's floors (answers, PII, injection, summaries) with the real local model.
+eval-quick: setup knowledge
+	$(HOTLINE) evaluate --quick
 
-# The environments, the Rasa training, the article index and the system packages are built side by
-# side (most of it waits on disk or network); the evaluation and pytest then have the machine.
+test-prerequisites: test-rasa eval-quick compose-config system-packages
+
+# The environments, the Rasa training and tests, the article index, the quick evaluation and the
+# system packages run side by side (Rasa's training leaves a core idle; the rest waits on disk or
+# network); pytest then has the machine.
 test:
 	$(MAKE) --no-print-directory -j3 --output-sync=target test-prerequisites
-	$(HOTLINE) evaluate --quick
 	$(PYTHON) -m pytest
 
 bench: setup model knowledge
