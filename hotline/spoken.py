@@ -162,9 +162,11 @@ def _starts_run(tokens: list[re.Match], index: int) -> bool:
 
 
 def _letters_before(tokens: list[re.Match], index: int, text: str) -> int | None:
-    """Where two or more spelled letters just before the digits begin ('a c c one zero...')."""
+    """Where two or more spelled letters just before the digits begin ('a c c one zero...'),
+    never the "s" of "it's"."""
     position = index
-    while position > 0 and len(tokens[position - 1].group(0)) == 1 and tokens[position - 1].group(0).isalpha():
+    while position > 0 and len(tokens[position - 1].group(0)) == 1 and tokens[position - 1].group(0).isalpha() \
+            and _standalone(text, tokens[position - 1]):
         position -= 1
     return tokens[position].start() if index - position >= 2 else None
 

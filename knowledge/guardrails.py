@@ -23,8 +23,10 @@ INPUT_RULES: dict[str, list[re.Pattern[str]]] = {
         r"\b(new|updated|real) instructions\b",
     )],
     "other_customer_data": [re.compile(p, _I) for p in (
-        r"\b(another|other|different) (customer|person|user)'?s?\b",
-        r"\bsomeone else'?s\b",
+        r"\b(another|other|different) customer'?s?\b",
+        # Only their account things: "someone else's football team" is not a privacy request.
+        r"\b((another|other|different) (person|user)|someone else)'?s (bill|account|number|phone|balance|details|address"
+        r"|usage|calls|texts|messages|location|pin|data|plan|contract)\b",
         r"\b(my )?(friend|neighbou?r|ex|wife|husband|partner|boss|colleague|brother|sister|mum|dad|son|daughter|flatmate)'s (bill|account|number|balance|details|address|usage|calls|texts|location|pin|data)\b",
         r"\b(look ?up|find|check|tell me|give me|show me)\b[^.?!]{0,25}\b(whose|who owns|owner of|registered to)\b",
         r"\bwho (owns|is the owner of|has) (this|the|that) (number|account|phone)\b",

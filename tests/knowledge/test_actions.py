@@ -48,15 +48,7 @@ def test_out_of_scope_chit_chat_is_declined_without_a_handoff(conversation):
 
 
 def test_voice_channel_gets_the_spoken_variant(conversation):
-    tracker_metadata = {"channel": "voice"}
-    original = conversation.tracker
-
-    def tracker_with_metadata(text, intent, entities=None):
-        tracker = original(text, intent, entities)
-        tracker.latest_message["metadata"] = tracker_metadata
-        return tracker
-
-    conversation.tracker = tracker_with_metadata
+    conversation.metadata = {"channel": "voice"}
     conversation.run(ActionAnswerQuestion(), "how much is the late payment fee?", "ask_question")
     text = conversation.messages[0]["text"]
     assert "http" not in text and "Sources" not in text and len(conversation.messages) == 1

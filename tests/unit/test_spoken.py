@@ -17,6 +17,7 @@ from hotline.spoken import normalize
 @pytest.mark.parametrize("said, typed", [
     ("my account number is a c c one zero zero zero zero zero two", "my account number is ACC1000002"),
     ("my pin is two four six eight", "my pin is 2468"),
+    ("yeah it's a c c one zero zero zero zero zero two", "yeah it's ACC1000002"),
     ("um my pin is one two sorry i mean two four six eight", "um my pin is 2468"),
     ("uh seven seven uh double nine", "uh 7799"),
     ("it's oh seven nine one one triple two three four five", "it's 07911222345"),
