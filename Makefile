@@ -13,6 +13,10 @@ MODEL := bot/models/hotline.tar.gz
 # llama.cpp's LoRA converter is in llama-cpp-python's source package, not in its wheel.
 LLAMA_CPP_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' requirements/app.lock)
 CONVERTER := .venv/llama.cpp/convert_lora_to_gguf.py
+# llama.cpp's own server (continuous batching, LoRA per request), built from the same source package.
+LLAMA_SERVER := .venv/llama-server/bin/llama-server
+LLAMA_SERVER_FLAGS := -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF -DCMAKE_BUILD_TYPE=Release
 TRAINING_FILES := bot/config.yml $(wildcard bot/domain/*.yml bot/data/*.yml bot/data/nlu/*.yml)
 
 export RASA_TELEMETRY_ENABLED := false
@@ -32,7 +36,7 @@ help:
 	@echo "make eval   measure answers, retrieval, PII and guardrails with the real model"
 	@echo "make bench  measure latency (figures for docs/benchmarks.md)"
 
-setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed $(CONVERTER)
+setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed $(CONVERTER) $(LLAMA_SERVER)
 
 $(RASA_VENV)/.installed: requirements/rasa.txt
 	@py=$$(scripts/find-python 3.10) || { \
@@ -63,6 +67,15 @@ $(CONVERTER): requirements/app.lock | $(APP_VENV)/.installed
 	tar xzf .venv/cache/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz -C .venv/llama.cpp --strip-components=3 \
 	  $(addprefix llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/,convert_lora_to_gguf.py convert_hf_to_gguf.py conversion gguf-py LICENSE)
 	touch $@
+
+# About 5 minutes on 2 cores; nothing is downloaded (the web UI is switched off).
+$(LLAMA_SERVER): $(CONVERTER)
+	rm -rf .venv/llama-server && mkdir -p .venv/llama-server/src
+	tar xzf .venv/cache/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz -C .venv/llama-server/src --strip-components=3 \
+	  --exclude='*/vendor/llama.cpp/models/*' --exclude='*/vendor/llama.cpp/docs/*' llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp
+	cmake -S .venv/llama-server/src -B .venv/llama-server/build -G Ninja $(LLAMA_SERVER_FLAGS) > .venv/llama-server/configure.log
+	cmake --build .venv/llama-server/build --target llama-server > .venv/llama-server/build.log
+	mkdir -p $(@D) && cp .venv/llama-server/build/bin/llama-server $@ && rm -rf .venv/llama-server/src .venv/llama-server/build
 
 # Retrains only when the config, domain or training data changed.
 $(MODEL): $(TRAINING_FILES) | $(RASA_VENV)/.installed

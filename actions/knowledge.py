@@ -18,6 +18,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import latest_intent, offer_human
+from hotline.db.drafts import DraftBoard
 from hotline.settings import get_settings
 from knowledge import guardrails
 from knowledge.answer import Answer, KnowledgeAnswerer
@@ -80,12 +81,27 @@ def send(dispatcher: CollectingDispatcher, answer: Answer, voice: bool) -> None:
                                                "model_id": answer.model_id or None})
 
 
+@lru_cache
+def _drafts() -> DraftBoard:
+    return DraftBoard(get_settings().database_url)
+
+
+def show_drafts(tracker: Tracker):
+    """Where the answer's checked sentences go while it is written: to the conversation's own
+    drafts, for the web page and the phone call (a text message is sent whole)."""
+    channel = (tracker.latest_message.get("metadata") or {}).get("channel")
+    if channel not in {"web", *VOICE_CHANNELS}:
+        return None
+    return lambda text: _drafts().post(tracker.sender_id, text)
+
+
 async def answer_for(tracker: Tracker) -> Answer | None:
     """The help-article answer to the latest message; None if the pipeline failed."""
     question = tracker.latest_message.get("text") or ""
     try:
         answerer: KnowledgeAnswerer = await asyncio.wrap_future(_answerer_future())
-        return await asyncio.wait_for(answerer.answer_async(question, history(tracker), is_voice(tracker)),
+        return await asyncio.wait_for(answerer.answer_async(question, history(tracker), is_voice(tracker),
+                                                            show_drafts(tracker)),
                                       timeout=get_settings().llm_timeout_s + 10)
     except Exception:  # logged here; the customer gets an apology, never a stack trace
         logger.exception("Knowledge answer failed")

@@ -57,11 +57,10 @@ async def incoming_sms(request: Request, form: dict = Depends(twilio_form)) -> R
         return reply(str(error))
     await gateway.conversations.open("sms", conversation_id)
     try:
-        turn = await gateway.rasa.send(conversation_id, text, caller_metadata("sms", form))
+        turn = await gateway.take_turn(conversation_id, text, caller_metadata("sms", form))
     except RasaUnavailable:
         return reply(APOLOGY)
     if turn.handoff:
-        await gateway.conversations.hand_off(conversation_id, str(turn.handoff.get("reason", "")))
         return reply(handoff_text(gateway.settings.public_base_url))
     parts = []
     for bot in turn.replies:

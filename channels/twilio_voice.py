@@ -1,8 +1,13 @@
-"""Phone calls through Twilio: speech and keypad turns, fillers for slow answers, handoff.
+"""Phone calls through Twilio: speech and keypad turns, no silence while an answer is written, handoff.
 
 The conversation id is the CallSid, never the caller's number. Every Gather we emit numbers
 the caller's next turn in its action URL (which Twilio signs), so a replayed or retried
 callback gets the answer that turn already had instead of a second turn.
+
+A webhook waits at most voice_first_words_s for the turn: then the caller hears the answer's
+first checked sentences if there are any, else a filler (once per turn), else a soft hold
+sound (static/hold.wav: two quiet notes, 2 s, made with numpy), each followed by a redirect
+back here; the rest of the answer follows where it left off.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ SILENT_GOODBYE = "I still can't hear you, so I'll end the call now. Please call 
 GOODBYE = "Thanks for calling Brightwave. Goodbye."
 FILLER = "One moment while I check that for you."
 STILL_WORKING = "Thanks for waiting, I'm nearly there."
+STILL_WORKING_AFTER_S = 12.0
 WHERE_WERE_WE = "Sorry, where were we? How can I help?"
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 _URL = re.compile(r"https?://\S+")
@@ -105,12 +111,19 @@ async def answer(gateway: Gateway, call_sid: str, turn: int | None, response: Vo
     return twiml(await remember(gateway.settings.database_url, call_sid, turn, str(response)))
 
 
+def unsaid(sayings: list[str], said: list[str]) -> list[str]:
+    """The answer less the sentences the caller already heard while it was written. If the final
+    answer does not begin with them (it fell back to quoting), the caller hears it whole."""
+    heard = spoken(" ".join(said))
+    if heard and sayings and sayings[0].startswith(heard):
+        return [sayings[0][len(heard):].strip(), *sayings[1:]]
+    return sayings
+
+
 async def answer_call_turn(gateway: Gateway, call_sid: str, call: CallState, bot: Turn, then: int) -> VoiceResponse:
     """What the caller hears of the assistant's turn; `then` numbers the caller's next turn."""
-    sayings = [spoken(reply.text) for reply in bot.replies]
+    sayings = unsaid([spoken(reply.text) for reply in bot.replies], call.said)
     if bot.handoff:
-        await gateway.conversations.hand_off(call_sid, str(bot.handoff.get("reason", "")))
-        gateway.assist.prepare()
         response = VoiceResponse()
         for saying in sayings:
             response.say(saying, **VOICE)
@@ -132,25 +145,45 @@ async def answer_call_turn(gateway: Gateway, call_sid: str, call: CallState, bot
     return listen(then, *sayings, menu_prompt(bot.replies, call))
 
 
+def hold_url(settings) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/static/hold.wav"
+
+
+async def while_waiting(gateway: Gateway, call_sid: str, call: CallState, turn: int | None) -> Response:
+    """Something to hear while the answer is written, then back to wait for the rest."""
+    response = VoiceResponse()
+    drafts = await asyncio.to_thread(gateway.drafts.after, call_sid, call.last_draft)
+    if drafts:
+        call.last_draft = drafts[-1][0]
+        call.said += [text for _, text in drafts]
+        response.say(spoken(" ".join(text for _, text in drafts)), **VOICE)
+    elif not call.filled:
+        response.say(FILLER, **VOICE)
+    elif not call.reassured and time.monotonic() - call.pending_started > STILL_WORKING_AFTER_S:
+        call.reassured = True
+        response.say(STILL_WORKING, **VOICE)
+    else:
+        response.play(hold_url(gateway.settings))
+    call.filled = True
+    response.redirect(pending_url(turn), method="POST")
+    return twiml(response)
+
+
 async def wait_for_turn(gateway: Gateway, call_sid: str, call: CallState, turn: int | None) -> Response:
-    """The answer if it comes within the filler threshold; otherwise a filler and a redirect back here.
+    """The answer if it comes within voice_first_words_s; otherwise something to hear and a redirect back here.
 
     More than one request may wait for the same answer (a replay of the turn's callback): each
     holds the task it waits for, and the first answer kept is the one every one of them returns.
     """
     settings = gateway.settings
     task = call.pending
-    done, _ = await asyncio.wait({task}, timeout=settings.voice_filler_after_s)
+    done, _ = await asyncio.wait({task}, timeout=settings.voice_first_words_s)
     if not done:
         if time.monotonic() - call.pending_started > settings.voice_turn_limit_s:
             task.cancel()
             call.pending = None
             return await answer(gateway, call_sid, turn, listen(next_turn(turn), APOLOGY))
-        response = VoiceResponse()
-        response.say(FILLER if time.monotonic() - call.pending_started < 2 * settings.voice_filler_after_s
-                     else STILL_WORKING, **VOICE)
-        response.redirect(pending_url(turn), method="POST")
-        return twiml(response)
+        return await while_waiting(gateway, call_sid, call, turn)
     if call.pending is task:
         call.pending = None
     try:
@@ -199,11 +232,10 @@ async def gathered(request: Request, form: dict = Depends(twilio_form)) -> Respo
             return await answer(gateway, call_sid, turn, response)
         return await answer(gateway, call_sid, turn, listen(next_turn(turn), SILENCE))
     call.silences = 0
-    call.menu = []
-    call.pending = asyncio.create_task(gateway.rasa.send(call_sid, text[: gateway.settings.max_message_chars],
-                                                         caller_metadata("voice", form)))
-    call.pending_started = time.monotonic()
-    await gateway.conversations.touch(call_sid)
+    last_draft = await asyncio.to_thread(gateway.drafts.last_id, call_sid)
+    call.start_turn(asyncio.create_task(gateway.take_turn(call_sid, text[: gateway.settings.max_message_chars],
+                                                          caller_metadata("voice", form))),
+                    last_draft, time.monotonic())
     return await wait_for_turn(gateway, call_sid, call, turn)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebSocketDisconnect, status
@@ -84,13 +85,9 @@ async def offered_payload(gateway: Gateway, session_id: str, payload: str) -> bo
     return last_bot is not None and payload in {button["payload"] for button in last_bot["buttons"]}
 
 
-async def take_turn(gateway: Gateway, session_id: str, text: str, client: str | None) -> Turn:
-    turn = await gateway.rasa.send(session_id, text, {"channel": "web", "client": client})
-    await gateway.conversations.touch(session_id)
-    if turn.handoff:
-        await gateway.conversations.hand_off(session_id, str(turn.handoff.get("reason", "")))
-        gateway.assist.prepare()
-    return turn
+async def take_turn(gateway: Gateway, session_id: str, text: str, client: str | None,
+                    on_draft: Callable[[str], Awaitable[None]] | None = None) -> Turn:
+    return await gateway.take_turn(session_id, text, {"channel": "web", "client": client}, on_draft)
 
 
 @router.post("/api/chat/sessions/{session_id}/end")
@@ -163,7 +160,8 @@ async def handle_frame(gateway: Gateway, websocket: WebSocket, session_id: str, 
         return
     await websocket.send_json({"type": "typing", "on": True})
     try:
-        turn = await take_turn(gateway, session_id, text, client_of(websocket))
+        turn = await take_turn(gateway, session_id, text, client_of(websocket),
+                               lambda draft: websocket.send_json({"type": "draft", "text": draft}))
     except RasaUnavailable:
         await websocket.send_json({"type": "error", "code": "unavailable", "message": APOLOGY})
     else:

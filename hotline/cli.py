@@ -80,11 +80,14 @@ def run() -> None:
     token = auth_token(settings)
     try:
         with ExitStack() as stack:
-            with console.status("Starting the action server, the Rasa server, the gateway and the worker (about a minute)..."):
-                servers = stack.enter_context(running_stack(settings, token, gateway=True))
+            with console.status("Starting the model server, the action server, the Rasa server, the gateway and "
+                                "the worker (about a minute)..."):
+                running = stack.enter_context(running_stack(settings, token, gateway=True))
             _print_welcome(token)
-            while all(server.process.poll() is None for server in servers):
-                time.sleep(1)
+            while all(server.process.poll() is None for server in running.servers):
+                time.sleep(2)
+                for change in running.models.sync():  # a crash, or a newly registered adapter
+                    console.print(f"[yellow]{change}[/]")
             console.print("[red]A server stopped unexpectedly; see var/logs/.[/]")
             raise typer.Exit(1)
     except KeyboardInterrupt:
@@ -99,24 +102,21 @@ def shell() -> None:
     """Chat in the terminal with `rasa shell`, wired to the action server."""
     import httpx
 
-    from hotline.stack import rasa_env, start_action_server, with_secrets, write_endpoints
+    from hotline.stack import ModelServers, rasa_env, start_action_server, with_secrets, write_endpoints
 
     settings = with_secrets(get_settings())
-    try:
-        httpx.get(f"{settings.action_url}/health", timeout=1)
-        actions = None  # `hotline run` already serves the actions
-    except httpx.HTTPError:
-        console.print("Starting the action server...")
-        actions = start_action_server(settings)
-    try:
+    with ExitStack() as stack:
+        stack.enter_context(ModelServers(settings))  # those `hotline run` started are used as they are
+        try:
+            httpx.get(f"{settings.action_url}/health", timeout=1)  # `hotline run` already serves the actions
+        except httpx.HTTPError:
+            console.print("Starting the action server...")
+            stack.enter_context(start_action_server(settings))
         subprocess.run(
             [str(settings.rasa_executable), "shell", "-m", str(settings.rasa_model),
              "--endpoints", str(write_endpoints(settings)), "-i", "127.0.0.1",
              "-p", str(settings.rasa_port + 10)],
             cwd=settings.bot_dir, env={**os.environ, **rasa_env(settings)}, check=False)
-    finally:
-        if actions:
-            actions.stop()
 
 
 @app.command()
@@ -214,12 +214,14 @@ def ask(
     voice: bool = typer.Option(False, help="Answer as on a phone call: short, no links."),
 ) -> None:
     """Answer a question from the help articles, with sources, as the assistant would."""
+    from hotline.stack import ModelServers
     from knowledge.service import build_answerer
 
-    with console.status("Loading the knowledge pipeline..."):
-        answerer = build_answerer(get_settings())
-    started = time.perf_counter()
-    answer = answerer.answer(question, voice=voice)
+    settings = get_settings()
+    with console.status("Loading the knowledge pipeline..."), ModelServers(settings):
+        answerer = build_answerer(settings)
+        started = time.perf_counter()
+        answer = answerer.answer(question, voice=voice)
     console.print(answer.text)
     for citation in answer.citations:
         console.print(f"  [dim]source:[/] {citation.title} <{citation.url}>")
@@ -236,10 +238,12 @@ def evaluate(
 ) -> None:
     """Measure answers, retrieval, PII filtering, guardrails and summaries on the evaluation sets,
     for the serving models or for any registered model id."""
+    from hotline.stack import ModelServers
     from knowledge.evaluate import check_floors, render, run_evaluation
 
     settings = get_settings()
-    report = run_evaluation(settings, quick=quick, model_id=model, summary_model_id=summary_model)
+    with ModelServers(settings, also=(model, summary_model)):
+        report = run_evaluation(settings, quick=quick, model_id=model, summary_model_id=summary_model)
     path = output or settings.var_dir / "eval" / ("quick.json" if quick else "full.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2))
@@ -316,6 +320,13 @@ def check_nlu(
         raise typer.Exit(1)
 
 
+def _with_model_servers(settings, work):
+    from hotline.stack import ModelServers
+
+    with ModelServers(settings):
+        return work(settings)
+
+
 @app.command()
 def bench(
     what: str = typer.Argument("turns", help="turns (REST latency), knowledge or channels."),
@@ -329,7 +340,7 @@ def bench(
 
     settings = get_settings()
     runs = {"turns": lambda: benchmarks.run_turn_benchmark(settings, turns),
-            "knowledge": lambda: run_knowledge_benchmark(settings),
+            "knowledge": lambda: _with_model_servers(settings, run_knowledge_benchmark),
             "channels": lambda: benchmarks.run_channel_benchmark(settings)}
     if what not in runs:
         raise typer.BadParameter(f"choose one of {', '.join(runs)}")

@@ -76,15 +76,29 @@ class Settings(BaseSettings):
     # (one short extra call): quoted sentences on the topic are not an answer.
     judge_quoted_answers: bool = True
     history_turns: int = 2  # earlier customer turns added to the retrieval query
+    # Answers to questions that mean the same as a recent one (knowledge/cache.py); the
+    # similarity was chosen on knowledge/eval/cache_dev.jsonl (docs/benchmarks.md).
+    answer_cache: bool = True
+    answer_cache_similarity: float = 0.9
+    answer_cache_size: int = 2000
 
-    # The language model: local llama.cpp, or an OpenAI-compatible server.
-    llm_backend: Literal["llama_cpp", "openai"] = "llama_cpp"
+    # The language model: "server" is llama.cpp's own server, one per base model, started by
+    # `hotline run` and called by every process; "llama_cpp" loads the model in each process;
+    # "openai" is any OpenAI-compatible server run elsewhere (vLLM, llama.cpp on GPU machines).
+    llm_backend: Literal["server", "llama_cpp", "openai"] = "server"
     llm_model_path: Path  # default: the assembled Qwen2.5-Coder-1.5B GGUF in var/models
     llm_threads: int = 1
     llm_batch_threads: int = 2
     llm_context_tokens: int = 2048
     llm_max_tokens: int = 160
     llm_timeout_s: float = 25.0
+    model_server_executable: Path = PROJECT_ROOT / ".venv" / "llama-server" / "bin" / "llama-server"
+    model_server_host: str = "127.0.0.1"
+    model_server_port: int = 8090  # the stock model's server; other bases take the ports after it
+    model_server_slots: int = 4  # requests decoded together (continuous batching)
+    model_server_threads: int = 2
+    model_server_key: SecretStr | None = None  # generated per installation when unset
+    model_server_startup_timeout_s: float = 120.0
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "local"
     openai_api_key: SecretStr = SecretStr("not-needed")
@@ -101,7 +115,9 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     twilio_auth_token: SecretStr = SecretStr("")
     agent_number: str = "+441130000000"  # where handoffs are dialled
-    voice_filler_after_s: float = 5.0  # say a filler and redirect when a turn takes longer
+    # The caller hears something this soon after they stop speaking: the answer, its first checked
+    # sentences, a filler (once), then a soft hold sound, each followed by a redirect.
+    voice_first_words_s: float = 1.2
     voice_turn_limit_s: float = 40.0
     voice_silence_limit: int = 2  # silent turns before a polite goodbye
     sms_id_secret: SecretStr = SecretStr("hotline-sms")  # pseudonymous SMS conversation ids

@@ -1,4 +1,4 @@
-"""Starting and stopping the real servers: the action server and the Rasa server."""
+"""Starting and stopping the real servers: model servers, the action server, Rasa, the gateway, the worker."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +20,11 @@ import yaml
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
+from hotline.ml.model_server import ServerPlan, command, plan_for, serving_plans
+from hotline.ml.registry import Registry
 from hotline.settings import Settings
 
-SHARED_SECRETS = ("channel_secret", "action_secret")
+SHARED_SECRETS = ("channel_secret", "action_secret", "model_server_key")
 # How the shared secrets travel: Rasa -> action server, gateway -> Rasa (bot/gateway_channel.py
 # runs in Rasa's own environment and names its header again).
 ACTION_SECRET_HEADER = "X-Hotline-Action-Secret"
@@ -183,6 +186,84 @@ class ManagedProcess:
         self._log.close()
 
 
+def start_model_server(settings: Settings, plan: ServerPlan) -> ManagedProcess:
+    settings = with_secrets(settings)
+    if not settings.model_server_executable.exists():
+        raise FileNotFoundError(f"No llama-server at {settings.model_server_executable}: run `make setup` "
+                                "(or set HOTLINE_LLM_BACKEND=llama_cpp to load the model in each process)")
+    if not plan.base_path.exists():
+        raise FileNotFoundError(f"No model file at {plan.base_path}: run `hotline assemble-model`")
+    name = "model-server" if plan.port == settings.model_server_port else f"model-server-{plan.port}"
+    server = ManagedProcess(name, command(settings, settings.model_server_executable, plan),
+                            env={"LLAMA_API_KEY": settings.model_server_key.get_secret_value()},
+                            cwd=settings.project_root, log_dir=settings.var_dir / "logs",
+                            address=(settings.model_server_host, plan.port))
+    server.wait_until_ready(f"http://{settings.model_server_host}:{plan.port}/health",
+                            settings.model_server_startup_timeout_s)
+    return server
+
+
+class ModelServers:
+    """The model servers the served tasks need, kept in line with the registry: a crashed one,
+    a newly registered adapter or a champion on another base (re)starts the server concerned.
+    A server already answering on a base's port (another `hotline run`) is used as it is."""
+
+    def __init__(self, settings: Settings, also: tuple[str | None, ...] = ()) -> None:
+        """`also`: model ids (candidates under evaluation) whose bases need a server too."""
+        self.settings, self.also = with_secrets(settings), [model_id for model_id in also if model_id]
+        self.running: dict[Path, tuple[ServerPlan, ManagedProcess | None]] = {}
+
+    def wanted(self) -> list[ServerPlan]:
+        registry = Registry(self.settings)
+        extra = [registry.spec(model_id, "answer").base_path for model_id in self.also]
+        served = serving_plans(self.settings)
+        return served + [plan_for(self.settings, base) for base in dict.fromkeys(extra)
+                         if base not in {plan.base_path for plan in served}]
+
+    def sync(self) -> list[str]:
+        """Start or restart what differs from the wanted servers; says what it did."""
+        if self.settings.llm_backend != "server":
+            return []
+        changes, wanted = [], self.wanted()
+        for base in set(self.running) - {plan.base_path for plan in wanted}:
+            _, server = self.running.pop(base)
+            if server is not None:
+                changes.append(f"stopping the model server for {base.name} (no longer served)")
+                server.stop()
+        for plan in wanted:
+            plan_now, server = self.running.get(plan.base_path, (None, None))
+            if plan_now is not None and (server is None or (plan_now == plan and server.process.poll() is None)):
+                continue
+            if server is not None:
+                changes.append(f"restarting the model server for {plan.base_path.name} "
+                               f"({'new adapters' if plan_now != plan else 'it stopped'})")
+                server.stop()
+            elif answers(f"http://{self.settings.model_server_host}:{plan.port}/health", None):
+                self.running[plan.base_path] = (plan, None)
+                continue
+            else:
+                changes.append(f"starting the model server for {plan.base_path.name}")
+            self.running[plan.base_path] = (plan, start_model_server(self.settings, plan))
+        return changes
+
+    def __enter__(self) -> "ModelServers":
+        try:
+            self.sync()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        for _, server in self.running.values():
+            if server is not None:
+                server.stop()
+        self.running.clear()
+
+
 def start_action_server(settings: Settings) -> ManagedProcess:
     settings = with_secrets(settings)
     server = ManagedProcess(
@@ -237,14 +318,21 @@ def start_worker(settings: Settings, token: str) -> ManagedProcess:
     return worker
 
 
+@dataclass
+class RunningStack:
+    models: ModelServers
+    servers: list[ManagedProcess]  # action server, Rasa, then gateway and worker if asked for
+
+
 @contextmanager
-def running_stack(settings: Settings, token: str, gateway: bool = False) -> Iterator[list[ManagedProcess]]:
-    """The action server and Rasa (and the gateway with its worker), answering, for as long as the block runs."""
+def running_stack(settings: Settings, token: str, gateway: bool = False) -> Iterator[RunningStack]:
+    """The model servers, the action server and Rasa (and the gateway with its worker), answering,
+    for as long as the block runs."""
     with ExitStack() as stack:
-        started: list[ManagedProcess] = []
+        running = RunningStack(stack.enter_context(ModelServers(settings)), [])
         for start in (start_action_server, lambda s: start_rasa(s, token),
                       *([lambda s: start_gateway(s, token), lambda s: start_worker(s, token)] if gateway else [])):
             server = start(settings)
             stack.callback(server.stop)
-            started.append(server)
-        yield started
+            running.servers.append(server)
+        yield running

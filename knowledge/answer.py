@@ -12,11 +12,12 @@ import asyncio
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from hotline.settings import Settings
 from knowledge import guardrails
+from knowledge.cache import AnswerCache, names_in, terms_of
 from knowledge.judge import CoverageJudge
 from hotline.ml.llm import ChatModel, LLMError
 from hotline.ml.pii import PiiFilter
@@ -142,38 +143,96 @@ def check_reply(question: str, reply: str, passages: list[Passage], settings: Se
     return Checked("kept", text, tuple(cited) or (1,))
 
 
+class SentenceStream:
+    """Pieces of the model's reply in, checked sentences out, as they are generated.
+
+    A complete sentence is shown only after it passes the checks that can be judged on one
+    sentence (links and figures in the passages, no banned phrase, supported by them; the first
+    also on the question); the first that fails ends the stream. The whole reply is then judged
+    as without streaming, and the final message (with citations) replaces what was shown.
+    """
+
+    def __init__(self, question: str, passages: list[Passage], settings: Settings,
+                 similarity: Callable[[str, str], float], show: Callable[[str], None],
+                 redact: Callable[[str], str], voice: bool) -> None:
+        self.question, self.passages, self.settings, self.similarity = question, passages, settings, similarity
+        self.show, self.redact, self.voice = show, redact, voice
+        self.buffer, self.shown, self.stopped = "", 0, False
+
+    def feed(self, piece: str) -> None:
+        self.buffer += piece
+        while not self.stopped and (end := _SENTENCE.search(self.buffer)):
+            sentence, self.buffer = self.buffer[:end.start()].strip(), self.buffer[end.end():]
+            if sentence:
+                self._offer(sentence)
+
+    def _offer(self, sentence: str) -> None:
+        similarity = self.similarity if self.shown == 0 else (lambda question, text: 1.0)
+        checked = check_reply(self.question, sentence, self.passages, self.settings, similarity)
+        if checked.outcome != "kept" or (self.voice and self.shown >= 2):  # a call hears two sentences
+            self.stopped = True
+            return
+        text = self.redact(checked.text)
+        self.show(_MARKER.sub("", text).strip() if self.voice else text)
+        self.shown += 1
+
+
 class KnowledgeAnswerer:
     def __init__(self, settings: Settings, retriever: Retriever, pii: PiiFilter, model: ChatModel) -> None:
         self.settings, self.retriever, self.pii, self.model = settings, retriever, pii, model
         self.embedder = retriever.embedder
         self.safety = SafetyClassifier(self.embedder)
-        self.judge = CoverageJudge(" ".join(retriever.collection.get(include=["documents"])["documents"]), model)
-        # One worker thread: calls are serialized (llama.cpp is not thread-safe) and the
-        # caller's event loop stays free.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answerer")
+        self.cache = AnswerCache(settings) if settings.answer_cache else None  # shared through the database
+        sections = retriever.collection.get(include=["documents"])["documents"]
+        self.names = names_in(sections)
+        self.judge = CoverageJudge(" ".join(sections), model)
+        # Answers run on worker threads, so the caller's event loop stays free: one per slot of
+        # the model server (it batches them), one for a model in this process (not thread-safe).
+        workers = 1 if settings.llm_backend == "llama_cpp" else settings.model_server_slots
+        self._worker = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="answerer")
 
-    async def answer_async(self, question: str, history: list[str] | None = None, voice: bool = False) -> Answer:
+    async def answer_async(self, question: str, history: list[str] | None = None, voice: bool = False,
+                           show: Callable[[str], None] | None = None) -> Answer:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, self.answer, question, history, voice)
+        return await loop.run_in_executor(self._worker, self.answer, question, history, voice, show)
 
     def similarity(self, a: str, b: str) -> float:
         return float(self.embedder.query(a) @ self.embedder.query(b))
 
     def retrieve(self, question: str, history: list[str]) -> list[Passage]:
         """Passages above the relevance gate; earlier turns help only when the question alone finds none."""
-        passages = self.retriever.relevant(question)
-        recent = history[-self.settings.history_turns:] if self.settings.history_turns else []
-        if not passages and recent:
-            passages = self.retriever.relevant(" ".join([*recent, question]))
-        return passages
+        return self.retriever.relevant(question) or self.with_history(question, history)
 
-    def answer(self, question: str, history: list[str] | None = None, voice: bool = False) -> Answer:
+    def with_history(self, question: str, history: list[str]) -> list[Passage]:
+        recent = history[-self.settings.history_turns:] if self.settings.history_turns else []
+        return self.retriever.relevant(" ".join([*recent, question])) if recent else []
+
+    def answer(self, question: str, history: list[str] | None = None, voice: bool = False,
+               show: Callable[[str], None] | None = None) -> Answer:
+        """`show` gets the checked sentences of a generated answer while it is written."""
         verdict = self.safety.check(question)
         if not verdict.allowed:
             return Answer(verdict.refusal, "refused", note=verdict.kind or "")
-        question = self.pii.redact(question.strip())
-        history = [self.pii.redact(turn) for turn in history or []]
-        passages = self.retrieve(question, history)
+        redacted = self.pii.redact(question.strip())
+        passages = self.retriever.relevant(redacted)
+        if not passages:  # history and personal data make an answer this conversation's own: not cached
+            history = [self.pii.redact(turn) for turn in history or []]
+            return self.answer_from(redacted, self.with_history(redacted, history), voice, show)
+        if self.cache is None or redacted != question.strip():
+            return self.answer_from(redacted, passages, voice, show)
+        vector, terms = self.embedder.query(redacted), terms_of(redacted, self.names)
+        if cached := self.cache.lookup(vector, passages, terms, self.model.model_id, voice):
+            citations = [Citation(**citation) for citation in cached.pop("citations")]
+            return Answer(**{**cached, "note": "answer cache"}, citations=citations, passages=passages)
+        answer = self.answer_from(redacted, passages, voice, show)
+        if answer.status == "answered":
+            kept = {"text": answer.text, "status": answer.status, "source": answer.source,
+                    "model_id": answer.model_id, "citations": [asdict(c) for c in answer.citations]}
+            self.cache.store(vector, passages, terms, kept, self.model.model_id, voice)
+        return answer
+
+    def answer_from(self, question: str, passages: list[Passage], voice: bool,
+                    show: Callable[[str], None] | None) -> Answer:
         if not passages:
             return self.decline([], voice, "no passage above threshold")
         if missing := self.judge.unmentioned(question, passages):
@@ -184,7 +243,9 @@ class KnowledgeAnswerer:
                 return self.decline(passages, voice, "the passages do not state the answer")
             answer = self.extractive(question, passages, "price or eligibility: quoted")
         else:
-            answer = self.generate(question, passages)
+            stream = show and SentenceStream(question, passages, self.settings, self.similarity, show,
+                                             self.pii.redact, voice)
+            answer = self.generate(question, passages, stream.feed if stream else None)
         if answer.status == "answered":
             answer.text = self.pii.redact(answer.text)
             if voice:
@@ -199,10 +260,11 @@ class KnowledgeAnswerer:
     def decline(passages: list[Passage], voice: bool, note: str) -> Answer:
         return Answer(NO_ANSWER_VOICE if voice else NO_ANSWER_TEXT, "no_answer", passages=passages, note=note)
 
-    def generate(self, question: str, passages: list[Passage]) -> Answer:
+    def generate(self, question: str, passages: list[Passage], on_text: Callable[[str], None] | None = None) -> Answer:
         try:
             completion = self.model.chat(build_prompt(question, passages, self.model.worked_example),
-                                         max_tokens=self.settings.llm_max_tokens, timeout_s=self.settings.llm_timeout_s)
+                                         max_tokens=self.settings.llm_max_tokens, timeout_s=self.settings.llm_timeout_s,
+                                         on_text=on_text)
         except LLMError as error:
             return self.extractive(question, passages, f"model failed: {error}")
         if completion.timed_out:

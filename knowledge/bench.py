@@ -128,6 +128,47 @@ def answer_latency(settings: Settings, questions: int = 30) -> dict:
             **{kind: {"n": len(values), **timings_ms(values)} for kind, values in samples.items() if values}}}
 
 
+def cache_figures(settings: Settings, split: str = "test",
+                  thresholds: tuple[float, ...] = (0.80, 0.85, 0.88, 0.90, 0.92, 0.95)) -> dict:
+    """Answer-cache hits on knowledge/eval/cache_<split>.jsonl at each similarity threshold: the
+    share of paraphrases served from the cache, and near misses (different meaning) served
+    wrongly, which must be none. What is cached does not matter here, only whether it is found."""
+    from knowledge.cache import AnswerCache, names_in, terms_of
+    from knowledge.retrieval import Retriever
+
+    retriever = Retriever(settings)
+    names = names_in(retriever.collection.get(include=["documents"])["documents"])
+    rows = load_jsonl(f"cache_{split}.jsonl")
+
+    def asked(question: str):
+        passages = retriever.relevant(question)
+        return retriever.embedder.query(question), passages, terms_of(question, names)
+
+    pairs = [(row["question"], paraphrase, "paraphrase") for row in rows if row["kind"] == "paraphrase"
+             for paraphrase in row["paraphrases"]]
+    pairs += [(row["first"], row["second"], "near_miss") for row in rows if row["kind"] == "near_miss"]
+    looked_up = [(asked(first), asked(second), kind) for first, second, kind in pairs]
+    figures, lookup_times = {}, []
+    for threshold in thresholds:
+        with tempfile.TemporaryDirectory() as scratch:
+            cache = AnswerCache(settings.model_copy(update={"database_url": f"sqlite:///{scratch}/cache.db",
+                                                            "answer_cache_similarity": threshold}))
+            hits = {"paraphrase": 0, "near_miss": 0}
+            for (vector, passages, terms), (vector2, passages2, terms2), kind in looked_up:
+                if not passages or not passages2:
+                    continue
+                cache.clear()
+                cache.store(vector, passages, terms, {"text": "cached"}, "model", False)
+                started = time.perf_counter()
+                hits[kind] += cache.lookup(vector2, passages2, terms2, "model", False) is not None
+                lookup_times.append(time.perf_counter() - started)
+        counts = {kind: sum(1 for *_, k in pairs if k == kind) for kind in hits}
+        figures[f"{threshold:.2f}"] = {"paraphrase_hit_rate": hits["paraphrase"] / counts["paraphrase"],
+                                       "near_miss_hits": hits["near_miss"], "near_misses": counts["near_miss"]}
+    return {"split": split, "paraphrases": sum(1 for *_, k in pairs if k == "paraphrase"),
+            "thresholds": figures, "lookup": timings_ms(lookup_times)}
+
+
 def run_knowledge_benchmark(settings: Settings) -> dict:
     return {"retrieval": retrieval_at_scale(settings), "pii": pii_latency(),
             "model": model_rates(settings), "answers": answer_latency(settings)}

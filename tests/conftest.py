@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -18,6 +19,10 @@ from hotline import clock
 from hotline.db import make_engine, session_scope
 from hotline.db.seed import seed_database
 from hotline.settings import PROJECT_ROOT, get_settings
+
+# Tests load a model in their own process unless they start the shared model server
+# (tests/integration/conftest.py does, for the servers every integration test talks to).
+os.environ.setdefault("HOTLINE_LLM_BACKEND", "llama_cpp")
 
 TEST_CUSTOMERS = 60
 # The days on which dates go wrong: month starts and ends, either side of the bills' due

@@ -50,6 +50,7 @@
     attempt: 0,           // reconnect attempts since the last stable connection
     retryTimer: null,
     typingTimer: null,
+    draft: null,       // the answer being written: checked sentences, replaced by the final message
     queue: [],            // [{frame, item, chips}] typed while offline
     activeChips: new Set(), // chip groups that can still be clicked
     pending: null,        // last frame sent and not yet answered by the server
@@ -183,6 +184,7 @@
 
   function clearLog() {
     ui.log.textContent = '';
+    state.draft = null;
     state.activeChips.clear();
   }
 
@@ -267,6 +269,27 @@
       if (chips) item.appendChild(chips);
     }
     return item;
+  }
+
+  /** A sentence of the answer being written, shown as soon as the server has checked it. */
+  function showDraft(text) {
+    if (!text) return;
+    if (!state.draft) {
+      state.draft = buildMessage('bot', text, [], [], false);
+      state.draft.classList.add('msg--draft');
+      state.draft.setAttribute('data-testid', 'msg-draft');
+      appendToLog(state.draft, false);
+      return;
+    }
+    const bubble = state.draft.querySelector('.msg__bubble');
+    bubble.textContent = `${bubble.textContent} ${text}`;
+    if (isNearBottom()) scrollToBottom();
+  }
+
+  /** A turn that ended without its final message (an error) takes its unfinished answer with it. */
+  function dropDraft() {
+    if (state.draft) state.draft.remove();
+    state.draft = null;
   }
 
   function appendMessage(role, text, buttons, citations) {
@@ -463,11 +486,23 @@
     switch (frame.type) {
       case 'typing':
         if (frame.on) state.pending = null;   // the server accepted what we sent
+        else dropDraft();
         setTyping(!!frame.on);
+        break;
+      case 'draft':
+        showDraft(asText(frame.text));
         break;
       case 'bot':
         state.pending = null;
-        appendMessage('bot', frame.text, frame.buttons, frame.citations);
+        if (state.draft) {
+          // The final message (with its sources) takes the place of the sentences shown so far.
+          const final = buildMessage('bot', frame.text, frame.buttons, frame.citations, true);
+          state.draft.replaceWith(final);
+          state.draft = null;
+          if (isNearBottom()) scrollToBottom();
+        } else {
+          appendMessage('bot', frame.text, frame.buttons, frame.citations);
+        }
         break;
       case 'agent':
         state.pending = null;
@@ -493,7 +528,7 @@
         if (code === 'unknown_session') break;
         if (code === 'too_long' || code === 'rate_limited') undoPending();
         else state.pending = null;
-        if (code === 'unavailable') setTyping(false);
+        if (code === 'unavailable') { setTyping(false); dropDraft(); }
         appendNotice(asText(frame.message).trim() || TEXT.errors[code] || TEXT.errors.bad_request, true);
         break;
       }

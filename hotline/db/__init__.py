@@ -38,6 +38,12 @@ def upgrade_schema(engine: Engine) -> None:
 
 
 @lru_cache
+def ensure_schema(url: str) -> None:
+    """upgrade_schema once per process and database, for code that may run before any seeding."""
+    upgrade_schema(make_engine(url))
+
+
+@lru_cache
 def _session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(make_engine(url), expire_on_commit=False)
 

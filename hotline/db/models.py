@@ -285,6 +285,35 @@ class Conversation(Base):
     handoff_reason: Mapped[str | None] = mapped_column(String(200))
 
 
+class AnswerDraft(Base):
+    """A checked sentence of an answer still being written, for the channel to show or say at
+    once; the channel deletes its conversation's drafts when the turn is over (the tracker
+    keeps the whole answer)."""
+
+    __tablename__ = "answer_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class CachedAnswer(Base):
+    """A help answer kept for questions that mean the same (knowledge/cache.py). The key names the
+    model, the channel style and the exact passages (ids and text) the answer was written from."""
+
+    __tablename__ = "answer_cache"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    vector: Mapped[bytes]  # the question's normalised embedding, float32
+    terms: Mapped[list] = mapped_column(JSON)  # names and numbers the question turns on
+    answer: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime]
+    hits: Mapped[int] = mapped_column(default=0)
+
+
 class ChatKey(Base):
     """Binds a web-chat session to the browser that opened it: the hash of a key only its cookie holds."""
 

@@ -1,25 +1,28 @@
 """The one place that builds the language model for a task.
 
-Local llama.cpp by default: one long-lived instance per process, calls serialized on a
-single worker thread so the action server's event loop never waits on it, with a token
-limit and a deadline. Or any OpenAI-compatible server (llama.cpp's server, vLLM). Either
-way the model follows the registry's champion for its task: a deploy or rollback swaps
-the LoRA adapter on the live model between two calls, so no conversation is dropped.
+By default our own llama.cpp server (hotline/ml/model_server.py), shared by every process;
+or llama.cpp in this process (one long-lived instance, calls serialized, with a token limit
+and a deadline); or any OpenAI-compatible server (vLLM). Either way the model follows the
+registry's champion for its task: a deploy or rollback switches the LoRA adapter between
+two calls, so no conversation is dropped.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from pathlib import Path
+from typing import Callable, Protocol
 
 import httpx
 
+from hotline.ml import model_server
 from hotline.ml.registry import ModelSpec, Registry
 from hotline.settings import Settings
 
@@ -37,6 +40,9 @@ class Completion:
     timed_out: bool = False
 
 
+TextSink = Callable[[str], None]
+
+
 class LLMError(RuntimeError):
     """The model could not answer (server down, bad response); callers fall back."""
 
@@ -46,7 +52,8 @@ class ChatModel(Protocol):
     worked_example: bool
 
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int, timeout_s: float,
-             json_schema: dict | None = None) -> Completion: ...
+             json_schema: dict | None = None, on_text: TextSink | None = None) -> Completion:
+        """The whole reply; `on_text` also gets each piece as it is generated."""
 
 
 class Served:
@@ -100,7 +107,7 @@ class LlamaCppModel(Served):
             self.model.reset()  # cached prompt states were computed with the old weights
 
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int, timeout_s: float,
-             json_schema: dict | None = None) -> Completion:
+             json_schema: dict | None = None, on_text: TextSink | None = None) -> Completion:
         started = time.monotonic()
         deadline = started + timeout_s
         extra = {"response_format": {"type": "json_object", "schema": json_schema}} if json_schema else {}
@@ -111,6 +118,8 @@ class LlamaCppModel(Served):
                 messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True, **extra)
             for chunk in stream:
                 pieces.append(chunk["choices"][0]["delta"].get("content") or "")
+                if on_text and pieces[-1]:
+                    on_text(pieces[-1])
                 if time.monotonic() > deadline:
                     timed_out = True
                     stream.close()  # stops generation where it is
@@ -131,22 +140,86 @@ class OpenAICompatibleModel(Served):
         """Servers with LoRA support (vLLM, llama.cpp's server) serve an adapter by its id."""
         self.spec, self.model = spec, spec.id if spec.adapter_path else self.stock
 
+    def request_extras(self) -> dict:
+        return {}
+
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int, timeout_s: float,
-             json_schema: dict | None = None) -> Completion:
+             json_schema: dict | None = None, on_text: TextSink | None = None) -> Completion:
         started = time.monotonic()
-        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0}
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0,
+                **self.request_extras()}
         if json_schema:
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": json_schema}}
+        headers = {"Authorization": f"Bearer {self.api_key}"}
         try:
-            response = httpx.post(f"{self.base_url}/chat/completions", json=body, timeout=timeout_s,
-                                  headers={"Authorization": f"Bearer {self.api_key}"})
+            if on_text is not None:
+                return self._streamed(body, headers, timeout_s, on_text, started)
+            response = httpx.post(f"{self.base_url}/chat/completions", json=body, timeout=timeout_s, headers=headers)
             response.raise_for_status()
             data = response.json()
-        except (httpx.HTTPError, ValueError) as error:
+        except (httpx.HTTPError, ValueError, KeyError, IndexError) as error:
             raise LLMError(f"LLM server at {self.base_url} failed: {error}") from error
         usage = data.get("usage") or {}
         return Completion(data["choices"][0]["message"]["content"] or "", usage.get("prompt_tokens", 0),
                           usage.get("completion_tokens", 0), time.monotonic() - started)
+
+    def _streamed(self, body: dict, headers: dict, timeout_s: float, on_text: TextSink, started: float) -> Completion:
+        """Server-sent events, piece by piece, until the deadline (then the connection is closed,
+        which stops generation on the server)."""
+        body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        pieces, usage, timed_out = [], {}, False
+        with httpx.stream("POST", f"{self.base_url}/chat/completions", json=body, timeout=timeout_s,
+                          headers=headers) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                chunk = json.loads(line[6:])
+                usage = chunk.get("usage") or usage
+                for choice in chunk.get("choices") or []:
+                    if piece := (choice.get("delta") or {}).get("content"):
+                        pieces.append(piece)
+                        on_text(piece)
+                if time.monotonic() - started > timeout_s:
+                    timed_out = True
+                    break
+        return Completion("".join(pieces), usage.get("prompt_tokens", 0),
+                          usage.get("completion_tokens", len(pieces)), time.monotonic() - started, timed_out)
+
+
+class LlamaServerModel(OpenAICompatibleModel):
+    """Our own llama-server for the spec's base model: it has every registered adapter loaded and
+    switched off, and a request switches on the spec's by the id the server gave it."""
+
+    def __init__(self, settings: Settings, spec: ModelSpec) -> None:
+        self.settings = settings
+        key = settings.model_server_key.get_secret_value() if settings.model_server_key else ""
+        super().__init__(spec, "", spec.id, key)
+
+    def use(self, spec: ModelSpec) -> None:
+        self.spec, self.model = spec, spec.id
+        self.root = model_server.base_url(self.settings, spec.base_path)
+        self.base_url, self._adapter_ids = self.root + "/v1", None
+
+    def adapter_ids(self) -> dict[str, int]:
+        try:
+            response = httpx.get(f"{self.root}/lora-adapters", timeout=5,
+                                 headers={"Authorization": f"Bearer {self.api_key}"})
+            response.raise_for_status()
+            return {str(Path(adapter["path"]).resolve()): adapter["id"] for adapter in response.json()}
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            raise LLMError(f"model server at {self.root} failed: {error}") from error
+
+    def request_extras(self) -> dict:
+        if self.spec.adapter_path is None:
+            return {}  # no adapter listed: every loaded adapter stays off
+        wanted = str(self.spec.adapter_path.resolve())
+        if self._adapter_ids is None or wanted not in self._adapter_ids:
+            self._adapter_ids = self.adapter_ids()  # the server may have restarted with new adapters
+        if wanted not in self._adapter_ids:
+            raise LLMError(f"the model server at {self.root} has not loaded {self.spec.id}'s adapter yet "
+                           "(it restarts with newly registered adapters)")
+        return {"lora": [{"id": self._adapter_ids[wanted], "scale": 1.0}]}
 
 
 class ServedModel:
@@ -183,12 +256,15 @@ class ServedModel:
             log.warning("%s now served by %s", self.task, wanted.id)
 
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int, timeout_s: float,
-             json_schema: dict | None = None) -> Completion:
+             json_schema: dict | None = None, on_text: TextSink | None = None) -> Completion:
         self.refresh()
-        return self.current.chat(messages, max_tokens=max_tokens, timeout_s=timeout_s, json_schema=json_schema)
+        return self.current.chat(messages, max_tokens=max_tokens, timeout_s=timeout_s, json_schema=json_schema,
+                                 on_text=on_text)
 
 
 def load(settings: Settings, spec: ModelSpec) -> LlamaCppModel | OpenAICompatibleModel:
+    if settings.llm_backend == "server":
+        return LlamaServerModel(settings, spec)
     if settings.llm_backend == "openai":
         return OpenAICompatibleModel(spec, settings.openai_base_url, settings.openai_model,
                                      settings.openai_api_key.get_secret_value())

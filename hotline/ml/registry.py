@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
 
 from hotline import clock
-from hotline.db import make_engine, session_scope, upgrade_schema
+from hotline.db import ensure_schema, session_scope
 from hotline.db.models import ModelDeployment, ModelVersion
 from hotline.ml.files import BASES, base_path
 from hotline.settings import Settings
@@ -51,15 +50,10 @@ def stock_spec(settings: Settings, task: str) -> ModelSpec:
     return ModelSpec(stock_id(settings), task, settings.llm_model_path)
 
 
-@lru_cache
-def _schema_ready(database_url: str) -> None:
-    upgrade_schema(make_engine(database_url))
-
-
 class Registry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        _schema_ready(settings.database_url)  # once per process and database
+        ensure_schema(settings.database_url)
 
     def _session(self):
         return session_scope(self.settings.database_url)

@@ -136,6 +136,7 @@ def synthesize(
 ) -> None:
     """Write grounded Q&A (and honest declines) from the help articles with the local model;
     only items that retrieve their own passage and pass the answer checks are kept."""
+    from hotline.stack import ModelServers
     from hotline.tuning.synthetic import build_teacher, generate
     from knowledge.retrieval import Retriever
     from knowledge.service import ensure_index
@@ -143,7 +144,8 @@ def synthesize(
     settings = get_settings()
     ensure_index(settings)
     folder = dataset_dir(settings, name)
-    report = generate(settings, build_teacher(settings), Retriever(settings), folder / "clean.jsonl", limit=limit)
+    with ModelServers(settings):
+        report = generate(settings, build_teacher(settings), Retriever(settings), folder / "clean.jsonl", limit=limit)
     (folder / "task.json").write_text(json.dumps({"task": "answer", "source": "synthetic"}))
     console.print_json(report.as_json())
 
@@ -229,13 +231,15 @@ def verify(
     """Candidate, champion and stock model side by side on the evaluation sets; the gate's
     verdict is stored in the registry and written as an HTML and JSON report."""
     from hotline.ml.registry import Registry
+    from hotline.stack import ModelServers
     from hotline.tuning.verification import run_gate
 
     settings = get_settings()
     registry = Registry(settings)
     if registry.get(model_id) is None:
         _fail(f"no model {model_id!r} in the registry (`hotline tune models` lists them)")
-    verdict, html = run_gate(settings, registry, model_id, quick=quick)
+    with ModelServers(settings, also=(model_id,)):
+        verdict, html = run_gate(settings, registry, model_id, quick=quick)
     table = Table("metric", "candidate", "champion", "rule", "result")
     for row in verdict.rows:
         table.add_row(row.metric, _number(row.candidate), _number(row.champion), row.rule,

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from hotline.settings import PROJECT_ROOT, Settings, get_settings
-from hotline.stack import start_action_server, start_gateway, start_rasa, start_worker, with_secrets
+from hotline.stack import ModelServers, start_action_server, start_gateway, start_rasa, start_worker, with_secrets
 from tests.integration.browser_helpers import CHROMIUM, FLAGS
 from tests.integration.gateway_helpers import RestChat, gateway_settings
 from tests.ports import free_port
@@ -18,7 +18,8 @@ TOKEN = "test-token-123"
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory, seeded_template):
-    """Servers on free ports over a fresh copy of the seeded database, for the whole session.
+    """Servers on free ports over a fresh copy of the seeded database, for the whole session: the
+    model server that the action server, the worker and the gateway share, the action server, Rasa.
 
     The help-article index and the model file are the ones `make test` prepared. Every test
     leaves both servers running, talks under sender ids of its own, and changes only customers
@@ -32,9 +33,10 @@ def live(tmp_path_factory, seeded_template):
     # The shared secrets are filled in here, so settings copied with another var_dir keep them.
     settings = with_secrets(Settings(
         var_dir=var, rasa_port=free_port(), action_port=free_port(), gateway_port=free_port(),
-        chroma_dir=shared.chroma_dir, llm_model_path=shared.llm_model_path))
-    with start_action_server(settings), start_rasa(settings, TOKEN):
-        yield {"settings": settings, "token": TOKEN}
+        chroma_dir=shared.chroma_dir, llm_model_path=shared.llm_model_path,
+        llm_backend="server", model_server_port=free_port()))
+    with ModelServers(settings) as models, start_action_server(settings), start_rasa(settings, TOKEN):
+        yield {"settings": settings, "token": TOKEN, "models": models}
 
 
 @pytest.fixture

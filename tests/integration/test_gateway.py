@@ -47,9 +47,6 @@ def test_the_page_is_served_with_its_own_assets(client):
     assert client.get("/static/chat.js").status_code == 200
 
 
-@pytest.mark.xfail(reason="NLU regression after the issue-12 data: 'ACC-1000001 what's my bill?' scored as "
-                          "other_customer_data (0.34) and fell back, so verification ends without the bill; "
-                          "account-number-plus-task examples were added to check_bill, not yet measured")
 def test_a_chat_turn_shows_typing_then_replies_with_buttons(client):
     session = new_session(client)
     with client.websocket_connect(f"/ws/chat/{session}") as socket:

@@ -44,10 +44,12 @@ def test_deploy_and_rollback_switch_the_running_action_server(live):
         registry.deploy(other.id, force=True)
     try:
         registry.deploy(other.id, force=True, reason="deploy test: a different base")
+        assert any("starting" in change for change in live["models"].sync())  # as `hotline run` does
         assert chat(QUESTIONS[1]), "the conversation goes on across the switch"
         assert model_in_use(settings) == other.id
     finally:
         assert registry.rollback("answer") == stock
+        live["models"].sync()
     assert chat(QUESTIONS[2])
     assert model_in_use(settings) == stock
     # Answers the model wrote (not quoted) carry its id; only these two models wrote here.

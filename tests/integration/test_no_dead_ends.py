@@ -48,7 +48,8 @@ def own_live(tmp_path_factory, seeded_template):
     settings = with_secrets(Settings(var_dir=var, rasa_port=free_port(), action_port=free_port(),
                                      chroma_dir=shared.chroma_dir, llm_model_path=shared.llm_model_path))
     token = auth_token(settings)
-    with running_stack(settings, token) as (_, rasa):
+    with running_stack(settings, token) as running:
+        rasa = running.servers[1]
         yield {"settings": settings, "token": token, "rasa_log": rasa.log_path}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -140,7 +141,7 @@ def test_handoff_dials_an_agent_with_the_conversation_id(client):
 
 
 def test_slow_answers_get_a_filler_and_a_redirect(live):
-    with TestClient(create_app(gateway_settings(live, voice_filler_after_s=0.01))) as client:
+    with TestClient(create_app(gateway_settings(live, voice_first_words_s=0.01))) as client:
         sid = call_sid()
         signed_post(client, "/twilio/voice", {"CallSid": sid})
         root = gather(client, sid, SpeechResult="what plans do you have")
@@ -210,6 +211,19 @@ def test_sms_replies_with_the_text_variant_and_keeps_the_number_out(client):
     with session_scope(client.app.state.gateway.settings.database_url) as session:
         ids = [c.id for c in session.query(Conversation).filter_by(channel="sms")]
     assert ids and all("447911654321" not in conversation_id for conversation_id in ids)
+
+
+def test_an_sms_conversation_that_keeps_writing_stays_open(client):
+    gateway = client.app.state.gateway
+    number = caller_number()
+    conversation_id = sms_conversation_id(number, gateway.settings.sms_id_secret.get_secret_value())
+    signed_post(client, "/twilio/sms", {"From": number, "Body": "hi"})
+    (first_activity, _), _ = gateway_state(client, conversation_id)
+    with session_scope(gateway.settings.database_url) as session:  # its first message was 29 minutes ago
+        session.get(Conversation, conversation_id).last_activity_at = first_activity - timedelta(minutes=29)
+    signed_post(client, "/twilio/sms", {"From": number, "Body": "what plans do you have"})
+    (last_activity, ended), _ = gateway_state(client, conversation_id)
+    assert last_activity >= first_activity and ended is None  # the idle clock restarted with the second message
 
 
 def test_sms_bad_input_gets_a_clear_reply(client):

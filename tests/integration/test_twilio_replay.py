@@ -53,7 +53,7 @@ class CountingRasa:
 @pytest.fixture
 def settings(database_url):
     return get_settings().model_copy(update={"twilio_auth_token": SecretStr(TWILIO_TOKEN), "public_base_url": PUBLIC,
-                                             "voice_filler_after_s": 0.05})
+                                             "voice_first_words_s": 0.05})
 
 
 @contextmanager

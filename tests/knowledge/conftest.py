@@ -17,9 +17,11 @@ from knowledge.retrieval import Passage
 
 @pytest.fixture(scope="session")
 def knowledge_settings(tmp_path_factory) -> Settings:
-    """Settings with a freshly built index; generation uses SmolLM2 (plumbing only)."""
+    """Settings with a freshly built index; generation uses SmolLM2 (plumbing only). The answer
+    cache is off, so each test sees the pipeline itself (tests/knowledge/test_cache.py turns it on)."""
     var = tmp_path_factory.mktemp("knowledge-var")
-    settings = Settings(var_dir=var, llm_model_path=smollm2_path(), llm_max_tokens=40, llm_timeout_s=20)
+    settings = Settings(var_dir=var, llm_model_path=smollm2_path(), llm_max_tokens=40, llm_timeout_s=20,
+                        answer_cache=False)
     ingest(settings, progress=False)
     return settings
 
@@ -97,10 +99,14 @@ class ReplayModel:
                              for answer in recording["answers"]})
         self.model_id = recording["model"]["file"]
 
-    def chat(self, messages, **kwargs) -> Completion:
+    def chat(self, messages, on_text=None, **kwargs) -> Completion:
+        """Streamed, when asked, in pieces of a few characters as the model's tokens arrive."""
         key = (messages[0]["content"], messages[1]["content"])
         assert key in self.replies, "not recorded: run python -m knowledge.record"
-        return Completion(self.replies[key], 0, 0, 0.0)
+        reply = self.replies[key]
+        for start in range(0, len(reply), 4) if on_text else ():
+            on_text(reply[start:start + 4])
+        return Completion(reply, 0, 0, 0.0)
 
 
 @pytest.fixture
