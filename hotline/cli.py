@@ -70,7 +70,8 @@ def run() -> None:
     """Start the action server, the Rasa server, the gateway and the worker; keep them up until Ctrl-C."""
     import signal
 
-    from hotline.stack import auth_token, running_stack, with_secrets
+    from hotline.settings import with_secrets
+    from hotline.stack import auth_token, running_stack
 
     def stop_on_sigterm(signum, frame):  # `kill` and container stops clean up like Ctrl-C
         raise KeyboardInterrupt
@@ -102,7 +103,8 @@ def shell() -> None:
     """Chat in the terminal with `rasa shell`, wired to the action server."""
     import httpx
 
-    from hotline.stack import ModelServers, rasa_env, start_action_server, with_secrets, write_endpoints
+    from hotline.settings import with_secrets
+    from hotline.stack import ModelServers, rasa_env, start_action_server, write_endpoints
 
     settings = with_secrets(get_settings())
     with ExitStack() as stack:

@@ -6,6 +6,8 @@ file in the project root; the defaults run everything locally on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -79,7 +81,7 @@ class Settings(BaseSettings):
     # Answers to questions that mean the same as a recent one (knowledge/cache.py); the
     # similarity was chosen on knowledge/eval/cache_dev.jsonl (docs/benchmarks.md).
     answer_cache: bool = True
-    answer_cache_similarity: float = 0.9
+    answer_cache_similarity: float = 0.85
     answer_cache_size: int = 2000
 
     # The language model: "server" is llama.cpp's own server, one per base model, started by
@@ -167,6 +169,28 @@ class Settings(BaseSettings):
     @property
     def action_url(self) -> str:
         return f"http://{self.action_host}:{self.action_port}"
+
+
+# Secrets our own processes share: only the gateway may post conversation messages to Rasa,
+# only Rasa may call the action server, only our processes may call the model server.
+SHARED_SECRETS = ("channel_secret", "action_secret", "model_server_key")
+
+
+def with_secrets(settings: Settings) -> Settings:
+    """The settings with the secrets our processes share filled in: those not configured are
+    made once and kept in var/secrets.json (readable by this user only), so `hotline shell`
+    and a restarted server agree with the running ones."""
+    missing = [name for name in SHARED_SECRETS if getattr(settings, name) is None]
+    if not missing:
+        return settings
+    path = settings.var_dir / "secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if any(name not in stored for name in missing):
+        stored |= {name: secrets.token_urlsafe(24) for name in missing if name not in stored}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(stored))
+    return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
 
 
 @lru_cache

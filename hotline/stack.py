@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -22,9 +21,8 @@ from sqlalchemy.engine import make_url
 
 from hotline.ml.model_server import ServerPlan, command, plan_for, serving_plans
 from hotline.ml.registry import Registry
-from hotline.settings import Settings
+from hotline.settings import Settings, with_secrets
 
-SHARED_SECRETS = ("channel_secret", "action_secret", "model_server_key")
 # How the shared secrets travel: Rasa -> action server, gateway -> Rasa (bot/gateway_channel.py
 # runs in Rasa's own environment and names its header again).
 ACTION_SECRET_HEADER = "X-Hotline-Action-Secret"
@@ -75,23 +73,6 @@ def write_endpoints(settings: Settings) -> Path:
     }
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
     return path
-
-
-def with_secrets(settings: Settings) -> Settings:
-    """The settings with the secrets our processes share filled in: those not configured are
-    made once and kept in var/secrets.json (readable by this user only), so `hotline shell`
-    and a restarted server agree with the running ones."""
-    missing = [name for name in SHARED_SECRETS if getattr(settings, name) is None]
-    if not missing:
-        return settings
-    path = settings.var_dir / "secrets.json"
-    stored = json.loads(path.read_text()) if path.exists() else {}
-    if any(name not in stored for name in missing):
-        stored |= {name: secrets.token_urlsafe(24) for name in missing if name not in stored}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(stored))
-    return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
 
 
 def channel_endpoint(settings: Settings) -> tuple[str, dict[str, str]]:

@@ -184,7 +184,7 @@ class KnowledgeAnswerer:
         self.safety = SafetyClassifier(self.embedder)
         self.cache = AnswerCache(settings) if settings.answer_cache else None  # shared through the database
         sections = retriever.collection.get(include=["documents"])["documents"]
-        self.names = names_in(sections)
+        self.vocabulary = names_in(sections)
         self.judge = CoverageJudge(" ".join(sections), model)
         # Answers run on worker threads, so the caller's event loop stays free: one per slot of
         # the model server (it batches them), one for a model in this process (not thread-safe).
@@ -220,7 +220,7 @@ class KnowledgeAnswerer:
             return self.answer_from(redacted, self.with_history(redacted, history), voice, show)
         if self.cache is None or redacted != question.strip():
             return self.answer_from(redacted, passages, voice, show)
-        vector, terms = self.embedder.query(redacted), terms_of(redacted, self.names)
+        vector, terms = self.embedder.query(redacted), terms_of(redacted, self.vocabulary)
         if cached := self.cache.lookup(vector, passages, terms, self.model.model_id, voice):
             citations = [Citation(**citation) for citation in cached.pop("citations")]
             return Answer(**{**cached, "note": "answer cache"}, citations=citations, passages=passages)
@@ -228,7 +228,9 @@ class KnowledgeAnswerer:
         if answer.status == "answered":
             kept = {"text": answer.text, "status": answer.status, "source": answer.source,
                     "model_id": answer.model_id, "citations": [asdict(c) for c in answer.citations]}
-            self.cache.store(vector, passages, terms, kept, self.model.model_id, voice)
+            cited = {citation.url for citation in answer.citations}
+            self.cache.store(vector, passages, [p for p in passages if p.url in cited] or passages[:1], terms, kept,
+                             self.model.model_id, voice)
         return answer
 
     def answer_from(self, question: str, passages: list[Passage], voice: bool,

@@ -158,7 +158,7 @@ def cache_figures(settings: Settings, split: str = "test",
                 if not passages or not passages2:
                     continue
                 cache.clear()
-                cache.store(vector, passages, terms, {"text": "cached"}, "model", False)
+                cache.store(vector, passages, passages[:1], terms, {"text": "cached"}, "model", False)
                 started = time.perf_counter()
                 hits[kind] += cache.lookup(vector2, passages2, terms2, "model", False) is not None
                 lookup_times.append(time.perf_counter() - started)

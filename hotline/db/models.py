@@ -300,12 +300,13 @@ class AnswerDraft(Base):
 
 class CachedAnswer(Base):
     """A help answer kept for questions that mean the same (knowledge/cache.py). The key names the
-    model, the channel style and the exact passages (ids and text) the answer was written from."""
+    model, the channel style and the best passage; `sources` the passages the answer drew on."""
 
     __tablename__ = "answer_cache"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), index=True)
+    sources: Mapped[list] = mapped_column(JSON)  # passage id:text-hash
     vector: Mapped[bytes]  # the question's normalised embedding, float32
     terms: Mapped[list] = mapped_column(JSON)  # names and numbers the question turns on
     answer: Mapped[dict] = mapped_column(JSON)

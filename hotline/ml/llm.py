@@ -24,7 +24,7 @@ import httpx
 
 from hotline.ml import model_server
 from hotline.ml.registry import ModelSpec, Registry
-from hotline.settings import Settings
+from hotline.settings import Settings, with_secrets
 
 log = logging.getLogger("hotline.models")
 
@@ -193,7 +193,7 @@ class LlamaServerModel(OpenAICompatibleModel):
 
     def __init__(self, settings: Settings, spec: ModelSpec) -> None:
         self.settings = settings
-        key = settings.model_server_key.get_secret_value() if settings.model_server_key else ""
+        key = with_secrets(settings).model_server_key.get_secret_value()
         super().__init__(spec, "", spec.id, key)
 
     def use(self, spec: ModelSpec) -> None:

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from hotline.settings import PROJECT_ROOT, Settings, get_settings
-from hotline.stack import ModelServers, start_action_server, start_gateway, start_rasa, start_worker, with_secrets
+from hotline.settings import PROJECT_ROOT, Settings, get_settings, with_secrets
+from hotline.stack import ModelServers, start_action_server, start_gateway, start_rasa, start_worker
 from tests.integration.browser_helpers import CHROMIUM, FLAGS
 from tests.integration.gateway_helpers import RestChat, gateway_settings
 from tests.ports import free_port

@@ -24,8 +24,8 @@ from hotline.catalog import PLANS, ROAMING_COUNTRIES
 from hotline.db.seed import DEMO_IDENTITIES
 from hotline.insights.transcript import turn_failures
 from hotline.apologies import ALL as APOLOGIES
-from hotline.settings import PROJECT_ROOT, Settings, get_settings
-from hotline.stack import CHANNEL_SECRET_HEADER, auth_token, running_stack, with_secrets
+from hotline.settings import PROJECT_ROOT, Settings, get_settings, with_secrets
+from hotline.stack import CHANNEL_SECRET_HEADER, auth_token, running_stack
 from tests.integration.gateway_helpers import new_id
 from tests.ports import free_port
 

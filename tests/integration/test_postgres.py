@@ -24,8 +24,8 @@ from hotline.db import make_engine, session_scope
 from hotline.db.models import PostConversationJob
 from hotline.db.seed import seed_database
 from hotline.insights.jobs import JobQueue
-from hotline.settings import Settings, get_settings
-from hotline.stack import start_action_server, start_rasa, with_secrets
+from hotline.settings import Settings, get_settings, with_secrets
+from hotline.stack import start_action_server, start_rasa
 from tests.conftest import Conversation
 from tests.insights.test_queue import ended_conversation
 from tests.integration.gateway_helpers import say
