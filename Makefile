@@ -102,7 +102,8 @@ shell: setup model db knowledge
 eval: setup knowledge
 	$(HOTLINE) evaluate
 
-test-rasa: setup model
+# Needs only the two environments, so the Rasa training starts while llama-server compiles.
+test-rasa: $(RASA_VENV)/.installed $(APP_VENV)/.installed model
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 	cd bot && $(RASA) test core --stories tests/stories --model models/hotline.tar.gz --out results/stories --fail-on-prediction-errors
 	cd bot && $(RASA) test nlu --nlu tests/nlu --domain domain --model models/hotline.tar.gz --out results/nlu --successes
@@ -110,8 +111,8 @@ test-rasa: setup model
 
 # The compose file must stay valid (no Docker engine needed for this).
 compose-config: $(APP_VENV)/.installed
-	HOTLINE_RASA_AUTH_TOKEN=check HOTLINE_CHANNEL_SECRET=check HOTLINE_ACTION_SECRET=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml config --quiet
-	HOTLINE_RASA_AUTH_TOKEN=check HOTLINE_CHANNEL_SECRET=check HOTLINE_ACTION_SECRET=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml --profile postgres --profile scale config --quiet
+	HOTLINE_RASA_AUTH_TOKEN=check HOTLINE_CHANNEL_SECRET=check HOTLINE_ACTION_SECRET=check HOTLINE_MODEL_SERVER_KEY=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml config --quiet
+	HOTLINE_RASA_AUTH_TOKEN=check HOTLINE_CHANNEL_SECRET=check HOTLINE_ACTION_SECRET=check HOTLINE_MODEL_SERVER_KEY=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml --profile postgres --profile scale config --quiet
 
 # Debian's Chromium (the browser tests drive it through Playwright) and PostgreSQL server (the
 # Postgres tests start their own throwaway cluster), in one apt-get so the two never race for its lock.
@@ -127,9 +128,9 @@ eval-quick: setup knowledge
 
 test-prerequisites: test-rasa eval-quick compose-config system-packages
 
-# The environments, the Rasa training and tests, the article index, the quick evaluation and the
-# system packages run side by side (Rasa's training leaves a core idle; the rest waits on disk or
-# network); pytest then has the machine.
+# The environments, the Rasa training and tests, llama-server's build, the article index, the quick
+# evaluation and the system packages run side by side (Rasa's training leaves a core idle; the
+# rest waits on disk or network); pytest then has the machine.
 test:
 	$(MAKE) --no-print-directory -j3 --output-sync=target test-prerequisites
 	$(PYTHON) -m pytest
@@ -138,6 +139,7 @@ bench: setup model knowledge
 	$(HOTLINE) bench turns --output var/bench-turns.json
 	$(HOTLINE) bench knowledge --output var/bench-knowledge.json
 	$(HOTLINE) bench channels --output var/bench-channels.json
+	$(HOTLINE) bench answers --output var/bench-answers.json
 
 # Resolve pyproject.toml's dependencies afresh in a scratch environment (one pip command,
 # so pydantic stays < 2.14 for rasa-sdk) and pin the result.

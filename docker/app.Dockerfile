@@ -41,6 +41,20 @@ RUN CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip install \
         -r requirements/app.lock \
     && pip install --no-deps -r requirements/models.txt
 
+# llama.cpp's own server (the model-server service), from the same source package: the web
+# UI is switched off, so nothing is downloaded while it builds.
+RUN version=$(sed -n 's/^llama[-_]cpp[-_]python==//p' requirements/app.lock) \
+    && pip download --no-deps --no-binary :all: "llama-cpp-python==$version" -d /tmp/sdist \
+    && mkdir /tmp/llama.cpp \
+    && tar xzf "/tmp/sdist/llama_cpp_python-$version.tar.gz" -C /tmp/llama.cpp --strip-components=3 \
+         "llama_cpp_python-$version/vendor/llama.cpp" \
+    && cmake -S /tmp/llama.cpp -B /tmp/llama.cpp/build -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+         -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+         -DBUILD_SHARED_LIBS=OFF -DCMAKE_BUILD_TYPE=Release $LLAMA_CMAKE_ARGS \
+    && cmake --build /tmp/llama.cpp/build --target llama-server -j "$(nproc)" \
+    && install -D /tmp/llama.cpp/build/bin/llama-server /app/.venv/llama-server/bin/llama-server \
+    && rm -rf /tmp/llama.cpp /tmp/sdist
+
 COPY pyproject.toml README.md ./
 COPY hotline/ hotline/
 COPY actions/ actions/
@@ -91,7 +105,7 @@ COPY --from=build --chown=hotline:hotline /app /app
 WORKDIR /app
 
 USER 10001:10001
-EXPOSE 5055 8000
+EXPOSE 5055 8000 8090
 
 # The action server. The customer database (HOTLINE_DATABASE_URL) is seeded on the first
 # start only; later starts leave it as it is.

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hotline import clock
-from hotline.settings import PROJECT_ROOT, get_settings
+from hotline.settings import PROJECT_ROOT, get_settings, with_secrets
 
 app = typer.Typer(help="Hotline: an offline telco customer-service assistant.", no_args_is_help=True)
 console = Console()
@@ -70,7 +70,6 @@ def run() -> None:
     """Start the action server, the Rasa server, the gateway and the worker; keep them up until Ctrl-C."""
     import signal
 
-    from hotline.settings import with_secrets
     from hotline.stack import auth_token, running_stack
 
     def stop_on_sigterm(signum, frame):  # `kill` and container stops clean up like Ctrl-C
@@ -98,12 +97,30 @@ def run() -> None:
         raise typer.Exit(1) from error
 
 
+@app.command("model-server")
+def model_server() -> None:
+    """Serve the models (llama.cpp's server, one per base model, with the registry's adapters) and
+    keep them in line with the registry until Ctrl-C; `hotline run` does this itself."""
+    from hotline.stack import ModelServers
+
+    settings = with_secrets(get_settings()).model_copy(update={"llm_backend": "server"})
+    try:
+        with ModelServers(settings) as servers:
+            for plan, _ in servers.running.values():
+                console.print(f"Serving {plan.base_path.name} on port {plan.port} with {len(plan.adapters)} adapters")
+            while True:
+                time.sleep(2)
+                for change in servers.sync():
+                    console.print(f"[yellow]{change}[/]")
+    except KeyboardInterrupt:
+        console.print("\nStopped.")
+
+
 @app.command()
 def shell() -> None:
     """Chat in the terminal with `rasa shell`, wired to the action server."""
     import httpx
 
-    from hotline.settings import with_secrets
     from hotline.stack import ModelServers, rasa_env, start_action_server, write_endpoints
 
     settings = with_secrets(get_settings())
@@ -322,6 +339,24 @@ def check_nlu(
         raise typer.Exit(1)
 
 
+def _print_side_by_side(figures: dict) -> None:
+    """The model in every process (today's path) next to the shared model server."""
+    table = Table("measure", "model in each process", "shared model server")
+    for measure, row in figures["server"].items():
+        old = figures["llama_cpp"].get(measure, {})
+        for key, value in row.items():
+            if isinstance(value, dict):
+                for stat in ("p50_ms", "p95_ms"):
+                    table.add_row(f"{measure} {key} {stat}", f"{old.get(key, {}).get(stat, float('nan')):.0f}",
+                                  f"{value[stat]:.0f}")
+            else:
+                table.add_row(f"{measure} {key}", f"{old.get(key, float('nan')):.2f}", f"{value:.2f}")
+    console.print(table)
+    for threshold, row in figures["cache"]["thresholds"].items():
+        console.print(f"cache at similarity {threshold}: paraphrases served {row['paraphrase_hit_rate']:.0%}, "
+                      f"near misses served {row['near_miss_hits']} of {row['near_misses']}")
+
+
 def _with_model_servers(settings, work):
     from hotline.stack import ModelServers
 
@@ -331,7 +366,8 @@ def _with_model_servers(settings, work):
 
 @app.command()
 def bench(
-    what: str = typer.Argument("turns", help="turns (REST latency), knowledge or channels."),
+    what: str = typer.Argument("turns", help="turns (REST latency), knowledge, channels or answers "
+                                             "(streaming, the model server and the cache, side by side)."),
     turns: int = typer.Option(240, help="REST turns to send (turns only)."),
     output: Path = typer.Option(None, help="Also write the figures as JSON here."),
 ) -> None:
@@ -343,12 +379,15 @@ def bench(
     settings = get_settings()
     runs = {"turns": lambda: benchmarks.run_turn_benchmark(settings, turns),
             "knowledge": lambda: _with_model_servers(settings, run_knowledge_benchmark),
-            "channels": lambda: benchmarks.run_channel_benchmark(settings)}
+            "channels": lambda: benchmarks.run_channel_benchmark(settings),
+            "answers": lambda: benchmarks.run_answer_benchmark(settings)}
     if what not in runs:
         raise typer.BadParameter(f"choose one of {', '.join(runs)}")
     figures = runs[what]()
     if what == "knowledge":
         console.print_json(data=figures)
+    elif what == "answers":
+        _print_side_by_side(figures)
     else:
         table = Table("turn kind", "turns", "p50 ms", "p95 ms", "max ms")
         for kind, row in figures.items():

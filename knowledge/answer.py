@@ -19,7 +19,7 @@ from hotline.settings import Settings
 from knowledge import guardrails
 from knowledge.cache import AnswerCache, names_in, terms_of
 from knowledge.judge import CoverageJudge
-from hotline.ml.llm import ChatModel, LLMError
+from hotline.ml.llm import ChatModel, LLMError, concurrency
 from hotline.ml.pii import PiiFilter
 from knowledge.retrieval import Passage, Retriever
 from knowledge.safety import SafetyClassifier
@@ -188,8 +188,7 @@ class KnowledgeAnswerer:
         self.judge = CoverageJudge(" ".join(sections), model)
         # Answers run on worker threads, so the caller's event loop stays free: one per slot of
         # the model server (it batches them), one for a model in this process (not thread-safe).
-        workers = 1 if settings.llm_backend == "llama_cpp" else settings.model_server_slots
-        self._worker = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="answerer")
+        self._worker = ThreadPoolExecutor(max_workers=concurrency(settings), thread_name_prefix="answerer")
 
     async def answer_async(self, question: str, history: list[str] | None = None, voice: bool = False,
                            show: Callable[[str], None] | None = None) -> Answer:

@@ -8,6 +8,7 @@ is trained to handle, so one set of examples teaches both Rasa and this check.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +37,19 @@ def training_examples(nlu_dir: Path = NLU_DIR) -> list[tuple[str, str]]:
     return examples
 
 
+@lru_cache(maxsize=2)
+def _examples(embedder: Embedder) -> tuple[list[str | None], np.ndarray]:
+    """The examples' labels and vectors, once per embedder and process: embedding two thousand
+    examples takes about 10 s on two cores, and every answerer needs them."""
+    examples = training_examples()
+    return [UNSAFE_INTENTS.get(intent) for _, intent in examples], np.asarray(
+        embedder.passages([text for text, _ in examples]))
+
+
 class SafetyClassifier:
     def __init__(self, embedder: Embedder, neighbours: int = 5, min_similarity: float = 0.55) -> None:
         self.embedder, self.neighbours, self.min_similarity = embedder, neighbours, min_similarity
-        examples = training_examples()
-        self.labels = [UNSAFE_INTENTS.get(intent) for _, intent in examples]
-        self.vectors = np.asarray(embedder.passages([text for text, _ in examples]))
+        self.labels, self.vectors = _examples(embedder)
 
     def check(self, text: str) -> guardrails.Verdict:
         verdict = guardrails.check_input(text)

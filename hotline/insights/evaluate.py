@@ -7,12 +7,11 @@ import time
 
 import numpy as np
 from rouge_score import rouge_scorer
-from tqdm import tqdm
 
 from hotline.insights.extraction import InsightExtractor
 from hotline.insights.transcript import redact_turns
 from hotline.settings import Settings
-from hotline.ml.llm import build_model
+from hotline.ml.llm import build_model, map_concurrently
 from hotline.ml.pii import get_pii_filter
 
 
@@ -29,14 +28,14 @@ def evaluate_extraction(settings: Settings, rows: list[dict], model_id: str | No
     extractor = InsightExtractor(settings, build_model(settings, "summary", model_id))
     redact = get_pii_filter().redact
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    results, latencies = [], []
-    for row in tqdm(rows, desc="Summaries", unit="conversation"):
+
+    def one(row: dict) -> tuple[dict, float]:
         turns = redact_turns(row["turns"], redact)
         started = time.perf_counter()
         extraction = extractor.extract(turns)
-        latencies.append(time.perf_counter() - started)
+        latency = time.perf_counter() - started
         insights = extraction.insights
-        results.append({
+        return {
             "id": row["id"], "channel": row["channel"], "valid": insights is not None,
             "valid_first_try": extraction.valid_first_try, "error": extraction.error,
             "rougeL": scorer.score(row["summary"], insights.summary)["rougeL"].fmeasure if insights else 0.0,
@@ -45,7 +44,10 @@ def evaluate_extraction(settings: Settings, rows: list[dict], model_id: str | No
             "resolved_correct": bool(insights and insights.resolved == row["resolved"]),
             "sentiment_end_correct": bool(insights and insights.sentiment_end == row["sentiment_end"]),
             "expected_topics": sorted(row["topics"]), "topics": sorted(insights.topics) if insights else [],
-            "summary": insights.summary if insights else None})
+            "summary": insights.summary if insights else None}, latency
+
+    done = map_concurrently(one, rows, settings, "Summaries", "conversation")
+    results, latencies = [result for result, _ in done], [latency for _, latency in done]
     precision, recall, f1 = topic_scores([set(r["expected_topics"]) for r in results],
                                          [set(r["topics"]) for r in results])
     mean = lambda key: float(np.mean([r[key] for r in results])) if results else 0.0  # noqa: E731

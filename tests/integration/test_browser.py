@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from knowledge.record import RECORDING
 from tests.integration.browser_helpers import browser_page, send, wait_for_count
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
@@ -47,3 +50,22 @@ def test_handoff_notice_and_input_limits(page):
     send(page, "my bill is wrong", 2)
     page.get_by_test_id("handoff-notice").wait_for(state="visible")
     assert page.get_by_test_id("input").get_attribute("maxlength") == "1000"
+
+
+def test_an_answer_appears_sentence_by_sentence_and_once_after_a_reload(page):
+    # The real model's recorded reply to this question has two sentences (tests/knowledge/recorded).
+    recording = json.loads(RECORDING.read_text())
+    question = next(a["question"] for a in recording["answers"] if a["id"] == "wifi-calling")
+    page.get_by_test_id("input").fill(question)
+    page.get_by_test_id("send").click()
+    draft = page.get_by_test_id("msg-draft")
+    draft.wait_for(state="attached")
+    first_sentence = draft.inner_text()
+    wait_for_count(page, "msg-bot", 1)
+    page.get_by_test_id("typing").wait_for(state="hidden")
+    final = page.get_by_test_id("msg-bot").last.inner_text()
+    assert draft.count() == 0 and final.startswith(first_sentence) and len(final) > len(first_sentence)
+    assert page.get_by_test_id("citation").count() >= 1  # the sources came with the last sentence
+    page.reload()
+    wait_for_count(page, "msg-bot", 1)
+    assert page.get_by_test_id("chat-log").inner_text().count(first_sentence) == 1

@@ -68,7 +68,7 @@ def qa_question(n: int = 0) -> str:
 # Spreadsheet row -> what is planted there; row 3's question holds a newline, so from row 4
 # on the line number is one more than the row.
 ROWS = [
-    ("How much is a 5GB Boost?", ""),  # 2 empty answer
+    ("Which Boost sizes can I buy?", ""),  # 2 empty answer
     ("  Where do I find my voicemail messages?\n", "Dial 123 from your Brightwave phone [1]."),  # 3 whitespace
     ("What is a PUK\x07 code?", "An 8-digit code that unblocks your SIM [1]."),  # 4 control character
     ("Can I get a Boost for Â£10?", "No: the 5GB Boost costs £8.00 and the 20GB Boost £15.00 [2]."),  # 5 mojibake

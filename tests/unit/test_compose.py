@@ -1,4 +1,4 @@
-"""The container setup keeps Rasa and the action server off any network but the internal one."""
+"""The container setup keeps Rasa, the action server and the model server off any network but the internal one."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from hotline.settings import PROJECT_ROOT
 
 def test_only_the_gateway_is_reachable_from_outside():
     compose = Path(sys.executable).parent / "docker-compose"
-    env = {**os.environ, "HOTLINE_RASA_AUTH_TOKEN": "t", "HOTLINE_CHANNEL_SECRET": "c", "HOTLINE_ACTION_SECRET": "a"}
+    env = {**os.environ, "HOTLINE_RASA_AUTH_TOKEN": "t", "HOTLINE_CHANNEL_SECRET": "c", "HOTLINE_ACTION_SECRET": "a",
+           "HOTLINE_MODEL_SERVER_KEY": "m"}
     config = json.loads(subprocess.run(
         [str(compose), "-f", str(PROJECT_ROOT / "docker" / "compose.yml"), "--profile", "postgres",
          "--profile", "scale", "config", "--format", "json"], env=env, check=True, capture_output=True).stdout)
@@ -26,5 +27,6 @@ def test_only_the_gateway_is_reachable_from_outside():
             assert [port["host_ip"] for port in service["ports"]] == ["127.0.0.1"]
         else:
             assert networks == {"internal"} and not service.get("ports"), name
-    for name in ("rasa", "actions", "gateway", "worker"):  # the secrets the processes check each other with
-        assert {"HOTLINE_CHANNEL_SECRET", "HOTLINE_ACTION_SECRET"} <= set(services[name]["environment"]), name
+    for name in ("rasa", "actions", "gateway", "worker", "model-server"):  # the secrets they check each other with
+        assert {"HOTLINE_CHANNEL_SECRET", "HOTLINE_ACTION_SECRET", "HOTLINE_MODEL_SERVER_KEY"} <= set(
+            services[name]["environment"]), name

@@ -1,6 +1,10 @@
-"""A caller is never left in silence: the first webhook of every turn answers within
-voice_first_words_s with the answer, its first checked sentences, or a filler; later ones with
-the next sentences or a soft hold sound (never the filler again); the rest follows once.
+"""Answers that reach the customer while they are written, through the real gateway.
+
+Web chat: each checked sentence arrives as a draft frame before the final message, only on its
+own conversation's socket. Phone: a caller is never left in silence; the first webhook of every
+turn answers within voice_first_words_s with the answer, its first checked sentences or a
+filler; later ones with the next sentences or a soft hold sound (never the filler again); the
+rest follows once.
 
 The gateway runs in-process over a stand-in for Rasa whose help answers are written slowly,
 their checked sentences posted to the drafts as the action server posts them.
@@ -9,6 +13,7 @@ their checked sentences posted to the drafts as the action server posts them.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 
@@ -35,14 +40,16 @@ class SlowWriter:
         self.board, self.drafts, self.done_after, self.down = board, drafts, done_after, down
 
     async def send(self, sender: str, text: str, metadata: dict | None = None) -> Turn:
+        """The drafts and the answer carry the text asked, so a test can tell whose they are."""
         if self.down:
             raise RasaUnavailable("down")
         started = time.monotonic()
+        mine = "" if text == "how do I get my voicemail" else f" ({text})"
         for at, draft in self.drafts:
             await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
-            await asyncio.to_thread(self.board.post, sender, draft)
+            await asyncio.to_thread(self.board.post, sender, draft + mine)
         await asyncio.sleep(max(0.0, self.done_after - (time.monotonic() - started)))
-        return Turn([BotReply(FINAL)])
+        return Turn([BotReply(FINAL + mine)])
 
     async def latest_intent(self, sender: str) -> str:
         return "ask_question"
@@ -55,12 +62,40 @@ class SlowWriter:
 
 
 @pytest.fixture
-def call(database_url):
+def settings(database_url):
+    return get_settings().model_copy(update={"twilio_auth_token": SecretStr(TWILIO_TOKEN),
+                                             "public_base_url": PUBLIC, "voice_first_words_s": 0.6})
+
+
+def test_web_chat_shows_checked_sentences_first_and_only_to_their_own_conversation(settings):
+    with TestClient(create_app(settings)) as client:
+        gateway = client.app.state.gateway
+        gateway.rasa = SlowWriter(gateway.drafts, [(0.05, FIRST), (0.5, SECOND)], done_after=1.0)
+        sessions = [client.post("/api/chat/sessions").json()["session_id"] for _ in range(2)]
+        frames: dict[str, list[dict]] = {session: [] for session in sessions}
+
+        def converse(session: str, text: str) -> None:
+            with client.websocket_connect(f"/ws/chat/{session}") as socket:
+                socket.send_json({"type": "message", "text": text})
+                while (frame := socket.receive_json()) != {"type": "typing", "on": False}:
+                    frames[session].append(frame)
+
+        talks = [threading.Thread(target=converse, args=(session, f"question {n}")) for n, session in enumerate(sessions)]
+        for talk in talks:
+            talk.start()
+        for talk in talks:
+            talk.join()
+        for n, session in enumerate(sessions):
+            kinds = [(frame["type"], frame.get("text", "")) for frame in frames[session] if frame["type"] != "typing"]
+            assert kinds == [("draft", f"{FIRST} (question {n})"), ("draft", f"{SECOND} (question {n})"),
+                             ("bot", f"{FINAL} (question {n})")]
+        assert all(gateway.drafts.last_id(session) == 0 for session in sessions)  # gone with the turn
+
+
+@pytest.fixture
+def call(settings):
     """Starts a call over a gateway whose Rasa writes as told; gives the first webhook's TwiML,
     how long it took, and a function that follows the redirects (TwiML of each)."""
-    settings = get_settings().model_copy(update={"twilio_auth_token": SecretStr(TWILIO_TOKEN),
-                                                 "public_base_url": PUBLIC, "voice_first_words_s": 0.6})
-
     def run(drafts: list[tuple[float, str]], done_after: float, down: bool = False):
         with TestClient(create_app(settings)) as client:
             gateway = client.app.state.gateway
