@@ -76,6 +76,7 @@ def figures(text: str) -> set[str]:
 
 # Prices and eligibility are quoted from the articles rather than generated: a small
 # model was measured saying "yes" to things the sources exclude.
+QUOTED = "price or eligibility: quoted"
 _QUOTE_FIRST = re.compile(
     r"\b(how much|cost|price|charge[ds]?|fee|pay for|£|can i|can my|does my|do i (get|need|have)|is (my|it|there)|"
     r"will (i|my)|am i|eligible|support(ed|s)?|included|work (on|with|in))\b", re.I)
@@ -224,7 +225,7 @@ class KnowledgeAnswerer:
             citations = [Citation(**citation) for citation in cached.pop("citations")]
             return Answer(**{**cached, "note": "answer cache"}, citations=citations, passages=passages)
         answer = self.answer_from(redacted, passages, voice, show)
-        if answer.status == "answered":
+        if answer.source == "model" or answer.note == QUOTED:  # not a fallback for a model that failed
             kept = {"text": answer.text, "status": answer.status, "source": answer.source,
                     "model_id": answer.model_id, "citations": [asdict(c) for c in answer.citations]}
             cited = {citation.url for citation in answer.citations}
@@ -242,7 +243,7 @@ class KnowledgeAnswerer:
             if self.settings.judge_quoted_answers and not self.judge.states_answer(
                     question, passages, self.settings.llm_timeout_s):
                 return self.decline(passages, voice, "the passages do not state the answer")
-            answer = self.extractive(question, passages, "price or eligibility: quoted")
+            answer = self.extractive(question, passages, QUOTED)
         else:
             stream = show and SentenceStream(question, passages, self.settings, self.similarity, show,
                                              self.pii.redact, voice)
