@@ -98,7 +98,6 @@ class Settings(BaseSettings):
     model_server_host: str = "127.0.0.1"
     model_server_port: int = 8090  # the stock model's server; other bases take the ports after it
     model_server_slots: int = 4  # requests decoded together (continuous batching)
-    model_server_threads: int = 2
     model_server_key: SecretStr | None = None  # generated per installation when unset
     model_server_startup_timeout_s: float = 120.0
     openai_base_url: str = "http://127.0.0.1:8080/v1"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from rouge_score import rouge_scorer
+from tqdm import tqdm
 
 from hotline.insights.evaluate import evaluate_extraction
 from hotline.settings import Settings
 from hotline.ml.embedder import load_embedder
-from hotline.ml.llm import concurrency, map_concurrently
 from hotline.ml.pii import get_pii_filter
 from knowledge.safety import SafetyClassifier
 from knowledge.service import build_answerer
@@ -55,11 +55,11 @@ def evaluate_qa(settings: Settings, rows: list[dict], model_id: str | None = Non
     answerer = build_answerer(settings, model_id)
     scorer = rouge_scorer.RougeScorer(["rouge3", "rougeL"], use_stemmer=True)
     embed = answerer.embedder.query
-
-    def one(row: dict) -> tuple[dict, float]:
+    per_question, latencies = [], []
+    for row in tqdm(rows, desc="QA", unit="q"):
         started = time.perf_counter()
         answer = answerer.answer(row["question"])
-        latency = time.perf_counter() - started
+        latencies.append(time.perf_counter() - started)
         hits = answerer.retriever.search(row["question"], settings.retrieval_top_k)
         result = {"id": row["id"], "answerable": row["answerable"], "status": answer.status,
                   "source": answer.source, "note": answer.note,
@@ -74,10 +74,7 @@ def evaluate_qa(settings: Settings, rows: list[dict], model_id: str | None = Non
                           citation_correct=any(url in row["reference_urls"] for url in result["cited"]),
                           citation_precision=(sum(url in row["reference_urls"] for url in result["cited"])
                                               / len(result["cited"]) if result["cited"] else 0.0))
-        return result, latency
-
-    done = map_concurrently(one, rows, settings, "QA", "q")
-    per_question, latencies = [result for result, _ in done], [latency for _, latency in done]
+        per_question.append(result)
     answered = [r for r in per_question if "rougeL" in r]
     answerable = [r for r in per_question if r["answerable"]]
     unanswerable = [r for r in per_question if not r["answerable"]]
@@ -92,7 +89,6 @@ def evaluate_qa(settings: Settings, rows: list[dict], model_id: str | None = Non
         "citation_precision": mean("citation_precision", answered),
         "extractive_share": sum(r["source"] == "extract" for r in answered) / max(len(answered), 1),
         "latency_p50_s": percentile(latencies, 0.5), "latency_p95_s": percentile(latencies, 0.95),
-        "concurrent_questions": concurrency(settings),
         "retrieval_hit_at_k": sum(bool(r["retrieval_hit"]) for r in answerable) / max(len(answerable), 1),
         "details": per_question,
     }

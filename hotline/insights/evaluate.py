@@ -7,11 +7,12 @@ import time
 
 import numpy as np
 from rouge_score import rouge_scorer
+from tqdm import tqdm
 
 from hotline.insights.extraction import InsightExtractor
 from hotline.insights.transcript import redact_turns
 from hotline.settings import Settings
-from hotline.ml.llm import build_model, map_concurrently
+from hotline.ml.llm import build_model
 from hotline.ml.pii import get_pii_filter
 
 
@@ -28,14 +29,14 @@ def evaluate_extraction(settings: Settings, rows: list[dict], model_id: str | No
     extractor = InsightExtractor(settings, build_model(settings, "summary", model_id))
     redact = get_pii_filter().redact
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-
-    def one(row: dict) -> tuple[dict, float]:
+    results, latencies = [], []
+    for row in tqdm(rows, desc="Summaries", unit="conversation"):
         turns = redact_turns(row["turns"], redact)
         started = time.perf_counter()
         extraction = extractor.extract(turns)
-        latency = time.perf_counter() - started
+        latencies.append(time.perf_counter() - started)
         insights = extraction.insights
-        return {
+        results.append({
             "id": row["id"], "channel": row["channel"], "valid": insights is not None,
             "valid_first_try": extraction.valid_first_try, "error": extraction.error,
             "rougeL": scorer.score(row["summary"], insights.summary)["rougeL"].fmeasure if insights else 0.0,
@@ -44,10 +45,7 @@ def evaluate_extraction(settings: Settings, rows: list[dict], model_id: str | No
             "resolved_correct": bool(insights and insights.resolved == row["resolved"]),
             "sentiment_end_correct": bool(insights and insights.sentiment_end == row["sentiment_end"]),
             "expected_topics": sorted(row["topics"]), "topics": sorted(insights.topics) if insights else [],
-            "summary": insights.summary if insights else None}, latency
-
-    done = map_concurrently(one, rows, settings, "Summaries", "conversation")
-    results, latencies = [result for result, _ in done], [latency for _, latency in done]
+            "summary": insights.summary if insights else None})
     precision, recall, f1 = topic_scores([set(r["expected_topics"]) for r in results],
                                          [set(r["topics"]) for r in results])
     mean = lambda key: float(np.mean([r[key] for r in results])) if results else 0.0  # noqa: E731

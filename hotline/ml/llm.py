@@ -278,16 +278,6 @@ def concurrency(settings: Settings) -> int:
     return 1 if settings.llm_backend == "llama_cpp" else settings.model_server_slots
 
 
-def map_concurrently(work: Callable, items: list, settings: Settings, desc: str, unit: str) -> list:
-    """work(item) for every item, as many at once as the model serves well, results in order."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tqdm import tqdm
-
-    with ThreadPoolExecutor(concurrency(settings)) as pool:
-        return list(tqdm(pool.map(work, items), total=len(items), desc=desc, unit=unit))
-
-
 @lru_cache
 def build_model(settings: Settings, task: str = "answer", model_id: str | None = None) -> ChatModel:
     """The model for a task: the registry's champion, followed as it changes; or one fixed

@@ -64,11 +64,13 @@ def plan_serves(plan: ServerPlan, spec: ModelSpec) -> bool:
 
 
 def command(settings: Settings, executable: Path, plan: ServerPlan) -> list[str]:
-    """Each slot holds a whole prompt of llm_context_tokens; the key comes from the environment."""
+    """Each slot holds a whole prompt of llm_context_tokens; threads as measured best in-process (one
+    for generation, which collapses when another process takes a core, two for prompts); the key
+    comes from the environment."""
     slots = settings.model_server_slots
     args = [str(executable), "-m", str(plan.base_path), "--host", settings.model_server_host,
             "--port", str(plan.port), "--parallel", str(slots), "-c", str(slots * settings.llm_context_tokens),
-            "-t", str(settings.model_server_threads), "-tb", str(settings.model_server_threads),
+            "-t", str(settings.llm_threads), "-tb", str(settings.llm_batch_threads),
             "--no-webui", "--seed", "7"]
     for adapter in plan.adapters:
         args += ["--lora", str(adapter)]
