@@ -31,6 +31,7 @@ COMMON_NAME_SHARE = 0.2  # a name in more of the articles' sections than this is
 # Words that turn a question around: which way (roaming on or off, a number in or out) and whether not.
 _NEGATIONS = {"not", "no", "never", "without", "nor", "cannot", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt",
               "cant", "wont", "havent", "hasnt", "shouldnt", "wouldnt", "couldnt"}
+_DETERMINERS = {"the", "a", "an", "my", "your", "our", "this", "that"}
 _DIRECTIONS = {"on", "off", "in", "out", "into", "from", "to", "back", "up", "down", "away", "before", "after"}
 
 
@@ -70,7 +71,8 @@ def terms_of(question: str, vocabulary: tuple[set[str], set[str]]) -> list[str]:
     terms = set(_NUMBER.findall(text)) | {word for word in words if word in names or word in written}
     if _NEGATIONS & set(words):
         terms.add("not")
-    terms |= {f"{word}:{after}" for word, after in zip(words, words[1:] + [""]) if word in _DIRECTIONS}
+    content = [word for word in words if word not in _DETERMINERS]  # "from the UK": from:uk
+    terms |= {f"{word}:{after}" for word, after in zip(content, content[1:] + [""]) if word in _DIRECTIONS}
     return sorted(terms)
 
 

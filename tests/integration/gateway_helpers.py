@@ -85,9 +85,12 @@ def gather(client, sid: str, **fields) -> ET.Element:
     return twiml(signed_post(client, "/twilio/voice/gather", {"CallSid": sid, **fields}))
 
 
-def answered(client, sid: str, root: ET.Element) -> ET.Element:
-    """Follow the filler redirects, as Twilio does, until the answer arrives."""
+def answered(client, sid: str, root: ET.Element, heard: list[str] | None = None) -> ET.Element:
+    """Follow the redirects, as Twilio does, until the end of the answer; `heard` collects what
+    the caller hears on the way (the answer's first sentences come before its end)."""
     for _ in range(400):
+        if heard is not None:
+            heard.append(spoken_text(root))
         if root.find("Redirect") is None:
             return root
         time.sleep(0.05)

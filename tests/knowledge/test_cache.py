@@ -58,7 +58,8 @@ def test_a_question_with_another_name_or_number_is_not_served_from_the_cache(kno
 
 def test_the_terms_are_numbers_names_negation_and_direction(names):
     assert terms_of("can I use my phone in france", names) == ["france", "in:france"]
-    assert terms_of("is 5g on the starter plan", names) == ["5", "on:the", "starter"]
+    assert terms_of("is 5g on the starter plan", names) == ["5", "on:starter", "starter"]
+    assert terms_of("call the UK from the US", names) != terms_of("call the US from the UK", names)
     assert "fairphone" in terms_of("does my Fairphone do wifi calling", names)  # a name the articles lack
     assert terms_of("my account is a c c one zero zero zero zero zero two", names) == ["1000002", "acc1000002"]  # as spoken
     assert terms_of("I don't want to keep my number", names) == ["not", "to:keep"]
