@@ -59,7 +59,7 @@ class Gateway:
         """Every channel's turn: Rasa answers (`on_draft` gets each checked sentence of a help
         answer while it is written), the conversation stays open while it is used, and a handoff
         is recorded and the agent's notes prepared. Raises RasaUnavailable."""
-        last = await asyncio.to_thread(self.drafts.last_id, conversation_id)
+        last = await asyncio.to_thread(self.drafts.last_id, conversation_id) if on_draft else 0
         pending = asyncio.create_task(self.rasa.send(conversation_id, text, metadata))
         try:
             while on_draft is not None and not pending.done():

@@ -221,7 +221,7 @@ def _phone_first_content(settings: Settings, texts: list[str]) -> dict:
             call = f"CAbench{uuid.uuid4().hex}"
             post("/twilio/voice", {"CallSid": call})
             started = time.perf_counter()
-            root, path, longest = post("/twilio/voice/gather?turn=1", {"CallSid": call, "SpeechResult": text}), None, 0.0
+            root, longest = post("/twilio/voice/gather?turn=1", {"CallSid": call, "SpeechResult": text}), 0.0
             webhook.append((time.perf_counter() - started) * 1000)
             heard = started
             while True:
