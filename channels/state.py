@@ -12,7 +12,7 @@ from channels.assist import AgentAssist
 from channels.conversations import ConversationStore
 from channels.limits import RateLimiter
 from hotline.db.drafts import DraftBoard
-from hotline.rasa_client import RasaClient, Turn
+from hotline.rasa_client import RasaClient, RasaUnavailable, Turn
 from hotline.settings import Settings
 
 DRAFT_POLL_S = 0.1  # how often a waiting channel looks for the answer's next checked sentence
@@ -72,10 +72,18 @@ class Gateway:
             pending.cancel()
             await asyncio.to_thread(self.drafts.clear, conversation_id)
         await self.conversations.touch(conversation_id)
+        if not turn.replies and not turn.handoff and not await self.with_agent(conversation_id):
+            # Rasa answers nothing when an action failed (its server down): a silence, not a reply.
+            raise RasaUnavailable("no reply: an action failed")
         if turn.handoff:
             await self.conversations.hand_off(conversation_id, str(turn.handoff.get("reason", "")))
             self.assist.prepare()
         return turn
+
+    async def with_agent(self, conversation_id: str) -> bool:
+        """An agent has taken the conversation over (Rasa is paused and answers nothing)."""
+        handoff = await self.conversations.handoff(conversation_id)
+        return bool(handoff and handoff.agent and not handoff.handed_back_at)
 
     async def tell_customer(self, conversation_id: str, frame: dict) -> None:
         """Push a frame to the web-chat page if it is connected (else it sees it in the history)."""

@@ -67,7 +67,9 @@ Press Ctrl-C to stop everything.""")
 
 @app.command()
 def run() -> None:
-    """Start the action server, the Rasa server, the gateway and the worker; keep them up until Ctrl-C."""
+    """Start the model server, the action server, the Rasa server, the gateway and the worker; keep
+    them up (a server that stops is started again) until Ctrl-C."""
+    import logging
     import signal
 
     from hotline.stack import auth_token, running_stack
@@ -78,18 +80,21 @@ def run() -> None:
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     settings = with_secrets(get_settings())
     token = auth_token(settings)
+    (settings.var_dir / "logs").mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger("hotline.run")  # what was restarted and why, beside the servers' own logs
+    log.addHandler(logging.FileHandler(settings.var_dir / "logs" / "run.log"))
+    log.handlers[-1].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     try:
         with ExitStack() as stack:
             with console.status("Starting the model server, the action server, the Rasa server, the gateway and "
                                 "the worker (about a minute)..."):
                 running = stack.enter_context(running_stack(settings, token, gateway=True))
             _print_welcome(token)
-            while all(server.process.poll() is None for server in running.servers):
+            while True:
                 time.sleep(2)
-                for change in running.models.sync():  # a crash, or a newly registered adapter
+                for change in running.revive():  # a crash, or a newly registered adapter
+                    log.warning(change)
                     console.print(f"[yellow]{change}[/]")
-            console.print("[red]A server stopped unexpectedly; see var/logs/.[/]")
-            raise typer.Exit(1)
     except KeyboardInterrupt:
         console.print("\nStopped.")
     except (RuntimeError, TimeoutError, FileNotFoundError) as error:
@@ -358,6 +363,21 @@ def _print_side_by_side(figures: dict) -> None:
                       f"near misses served {row['near_miss_hits']} of {row['near_misses']}")
 
 
+PROMPT_MEASURES = ("answerable_accuracy", "unanswerable_accuracy", "rougeL", "embedding_similarity",
+                   "citation_accuracy", "extractive_share", "generated", "generated_prompt_tokens_mean",
+                   "generated_latency_p50_s", "generated_latency_p95_s", "latency_p50_s", "latency_p95_s")
+
+
+def _print_prompt_table(figures: dict) -> None:
+    """Each evaluation set's measures, one column per number of sentences kept (0: whole passages)."""
+    table = Table("set", "measure", *("whole passages" if keep == "0" else f"{keep} sentences"
+                                      for keep in figures))
+    for name in ("qa", "uncovered"):
+        for measure in PROMPT_MEASURES:
+            table.add_row(name, measure, *(f"{run[name].get(measure, float('nan')):.3f}" for run in figures.values()))
+    console.print(table)
+
+
 def _with_model_servers(settings, work):
     from hotline.stack import ModelServers
 
@@ -367,21 +387,23 @@ def _with_model_servers(settings, work):
 
 @app.command()
 def bench(
-    what: str = typer.Argument("turns", help="turns (REST latency), knowledge, channels or answers "
-                                             "(streaming, the model server and the cache, side by side)."),
+    what: str = typer.Argument("turns", help="turns (REST latency), knowledge, channels, answers "
+                                             "(streaming, the model server and the cache, side by side) or "
+                                             "prompt (passages whole and trimmed, side by side)."),
     turns: int = typer.Option(240, help="REST turns to send (turns only)."),
     output: Path = typer.Option(None, help="Also write the figures as JSON here."),
 ) -> None:
     """Measure latency against freshly started real servers: REST turns (NLU-only and with a
     database action), the knowledge pipeline, or the web chat and Twilio channels."""
     from hotline import bench as benchmarks
-    from knowledge.bench import run_knowledge_benchmark
+    from knowledge.bench import prompt_figures, run_knowledge_benchmark
 
     settings = get_settings()
     runs = {"turns": lambda: benchmarks.run_turn_benchmark(settings, turns),
             "knowledge": lambda: _with_model_servers(settings, run_knowledge_benchmark),
             "channels": lambda: benchmarks.run_channel_benchmark(settings),
-            "answers": lambda: benchmarks.run_answer_benchmark(settings)}
+            "answers": lambda: benchmarks.run_answer_benchmark(settings),
+            "prompt": lambda: _with_model_servers(settings, prompt_figures)}
     if what not in runs:
         raise typer.BadParameter(f"choose one of {', '.join(runs)}")
     figures = runs[what]()
@@ -389,6 +411,8 @@ def bench(
         console.print_json(data=figures)
     elif what == "answers":
         _print_side_by_side(figures)
+    elif what == "prompt":
+        _print_prompt_table(figures)
     else:
         table = Table("turn kind", "turns", "p50 ms", "p95 ms", "max ms")
         for kind, row in figures.items():

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # Before quoting prices or eligibility, ask the model whether the passages state the answer
     # (one short extra call): quoted sentences on the topic are not an answer.
     judge_quoted_answers: bool = True
+    # Sentences of the passages the model reads (knowledge/trim.py); 0 gives it them whole.
+    answer_prompt_sentences: int = 0
     history_turns: int = 2  # earlier customer turns added to the retrieval query
     # Answers to questions that mean the same as a recent one (knowledge/cache.py); the
     # similarity was chosen on knowledge/eval/cache_dev.jsonl (docs/benchmarks.md).

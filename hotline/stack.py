@@ -9,9 +9,9 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -164,6 +164,9 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        else:  # it died: its children (Sanic's worker, holding the port) must not outlive it
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         self._log.close()
 
 
@@ -299,10 +302,63 @@ def start_worker(settings: Settings, token: str) -> ManagedProcess:
     return worker
 
 
+# A server that keeps failing to start is tried again after these pauses (then every minute);
+# one that stayed up for STABLE_S had recovered, so its next crash is retried at once.
+BACK_OFF_S = (1, 2, 4, 8, 16, 30, 60)
+STABLE_S = 60.0
+
+
+def why_it_stopped(server: ManagedProcess) -> str:
+    code = server.process.returncode
+    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    lines = server.log_path.read_text(errors="replace").strip().splitlines() if server.log_path.exists() else []
+    return f"{how}; last log line: {lines[-1][:200]!r}" if lines else how
+
+
+class Supervised:
+    """One server and how to start it again: `revive` restarts it if it stopped, with back-off."""
+
+    def __init__(self, name: str, start: Callable[[], ManagedProcess]) -> None:
+        self.name, self.start = name, start
+        self.server, self.started_at = start(), time.monotonic()
+        self.failures, self.retry_at = 0, 0.0
+
+    def revive(self) -> str | None:
+        """What happened, if anything: a stopped server is started again (which blocks until it answers)."""
+        now = time.monotonic()
+        if self.server.process.poll() is None or now < self.retry_at:
+            return None
+        if self.failures == 0 and now - self.started_at < STABLE_S:
+            self.failures = 1  # it crashed soon after starting: back off from the next failure on
+        elif now - self.started_at >= STABLE_S:
+            self.failures = 0
+        why = why_it_stopped(self.server)
+        self.server.stop()
+        try:
+            self.server, self.started_at = self.start(), time.monotonic()
+        except (RuntimeError, TimeoutError, OSError) as error:
+            pause = BACK_OFF_S[min(self.failures, len(BACK_OFF_S) - 1)]
+            self.failures, self.retry_at = self.failures + 1, time.monotonic() + pause
+            return f"the {self.name} server stopped ({why}) and did not come back ({error}); next try in {pause} s"
+        return f"the {self.name} server stopped ({why}); it is running again"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 @dataclass
 class RunningStack:
     models: ModelServers
-    servers: list[ManagedProcess]  # action server, Rasa, then gateway and worker if asked for
+    supervised: list[Supervised]  # action server, Rasa, then gateway and worker if asked for
+
+    @property
+    def servers(self) -> list[ManagedProcess]:
+        return [entry.server for entry in self.supervised]
+
+    def revive(self) -> list[str]:
+        """Start again what stopped, the model servers first (as `hotline run` does every 2 s)."""
+        changes = self.models.sync()
+        return changes + [change for entry in self.supervised if (change := entry.revive())]
 
 
 @contextmanager
@@ -311,9 +367,11 @@ def running_stack(settings: Settings, token: str, gateway: bool = False) -> Iter
     for as long as the block runs."""
     with ExitStack() as stack:
         running = RunningStack(stack.enter_context(ModelServers(settings)), [])
-        for start in (start_action_server, lambda s: start_rasa(s, token),
-                      *([lambda s: start_gateway(s, token), lambda s: start_worker(s, token)] if gateway else [])):
-            server = start(settings)
-            stack.callback(server.stop)
-            running.servers.append(server)
+        starts = [("action", lambda: start_action_server(settings)), ("Rasa", lambda: start_rasa(settings, token))]
+        if gateway:
+            starts += [("gateway", lambda: start_gateway(settings, token)), ("worker", lambda: start_worker(settings, token))]
+        for name, start in starts:
+            entry = Supervised(name, start)
+            stack.callback(entry.stop)
+            running.supervised.append(entry)
         yield running

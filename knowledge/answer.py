@@ -23,6 +23,7 @@ from hotline.ml.llm import ChatModel, LLMError, concurrency
 from hotline.ml.pii import PiiFilter
 from knowledge.retrieval import Passage, Retriever
 from knowledge.safety import SafetyClassifier
+from knowledge.trim import PassageTrimmer
 
 SYSTEM_PROMPT = """You are Brightwave's customer-service assistant. You answer customers' questions from Brightwave help-article passages.
 Use only facts stated in the passages. Keep the answer to 1-3 short sentences.
@@ -68,6 +69,7 @@ class Answer:
     source: Literal["model", "extract", "none"] = "none"
     note: str = ""  # why a fallback happened, for logs and evaluation
     model_id: str = ""  # the model that wrote it, when one did
+    prompt_tokens: int = 0  # what the model read, when one wrote it
 
 
 def figures(text: str) -> set[str]:
@@ -187,6 +189,7 @@ class KnowledgeAnswerer:
         sections = retriever.collection.get(include=["documents"])["documents"]
         self.vocabulary = names_in(sections)
         self.judge = CoverageJudge(" ".join(sections), model)
+        self.trimmer = PassageTrimmer(self.embedder, settings.answer_prompt_sentences)
         # Answers run on worker threads, so the caller's event loop stays free: one per slot of
         # the model server (it batches them), one for a model in this process (not thread-safe).
         self._worker = ThreadPoolExecutor(max_workers=concurrency(settings), thread_name_prefix="answerer")
@@ -245,9 +248,10 @@ class KnowledgeAnswerer:
                 return self.decline(passages, voice, "the passages do not state the answer")
             answer = self.extractive(question, passages, QUOTED)
         else:
-            stream = show and SentenceStream(question, passages, self.settings, self.similarity, show,
+            read = self.trimmer.trim(question, passages)
+            stream = show and SentenceStream(question, read, self.settings, self.similarity, show,
                                              self.pii.redact, voice)
-            answer = self.generate(question, passages, stream.feed if stream else None)
+            answer = self.generate(question, passages, stream.feed if stream else None, read)
         if answer.status == "answered":
             answer.text = self.pii.redact(answer.text)
             if voice:
@@ -262,22 +266,26 @@ class KnowledgeAnswerer:
     def decline(passages: list[Passage], voice: bool, note: str) -> Answer:
         return Answer(NO_ANSWER_VOICE if voice else NO_ANSWER_TEXT, "no_answer", passages=passages, note=note)
 
-    def generate(self, question: str, passages: list[Passage], on_text: Callable[[str], None] | None = None) -> Answer:
+    def generate(self, question: str, passages: list[Passage], on_text: Callable[[str], None] | None = None,
+                 read: list[Passage] | None = None) -> Answer:
+        """`read` is what the model is given (the passages trimmed); the checks hold the reply to it,
+        and a quote, if it comes to that, is taken from the whole passages."""
+        read = read or passages
         try:
-            completion = self.model.chat(build_prompt(question, passages, self.model.worked_example),
+            completion = self.model.chat(build_prompt(question, read, self.model.worked_example),
                                          max_tokens=self.settings.llm_max_tokens, timeout_s=self.settings.llm_timeout_s,
                                          on_text=on_text)
         except LLMError as error:
             return self.extractive(question, passages, f"model failed: {error}")
         if completion.timed_out:
             return self.extractive(question, passages, "model timed out")
-        checked = check_reply(question, completion.text, passages, self.settings, self.similarity)
+        checked = check_reply(question, completion.text, read, self.settings, self.similarity)
         if checked.outcome == "quote":
             return self.extractive(question, passages, checked.note)
         if checked.outcome == "decline":
             return Answer(NO_ANSWER_TEXT, "no_answer", passages=passages, note=checked.note)
-        return Answer(checked.text, "answered", self.citations([passages[n - 1] for n in checked.cited]),
-                      passages, "model", model_id=self.model.model_id)
+        return Answer(checked.text, "answered", self.citations([read[n - 1] for n in checked.cited]),
+                      passages, "model", model_id=self.model.model_id, prompt_tokens=completion.prompt_tokens)
 
     def extractive(self, question: str, passages: list[Passage], note: str, limit: int = 2) -> Answer:
         """The sentences of the passages closest in meaning to the question, quoted."""

@@ -169,6 +169,24 @@ def cache_figures(settings: Settings, split: str = "test",
             "thresholds": figures, "lookup": timings_ms(lookup_times)}
 
 
+def prompt_figures(settings: Settings, sentences: tuple[int, ...] = (0, 6)) -> dict:
+    """The answer half of `make eval` (the QA set and the uncovered-but-close set) with the passages
+    given whole (0) and trimmed to N sentences, one after the other in one run. Only questions
+    that take the generating path are asked: quoted answers never see the prompt."""
+    from knowledge.answer import _QUOTE_FIRST
+    from knowledge.evaluate import evaluate_qa
+
+    settings = settings.model_copy(update={"answer_cache": False})
+    sets = {name: [row for row in load_jsonl(f"{name}.jsonl") if not _QUOTE_FIRST.search(row["question"])]
+            for name in ("qa", "uncovered")}
+    figures = {}
+    for keep in sentences:
+        trimmed = settings.model_copy(update={"answer_prompt_sentences": keep})
+        figures[str(keep)] = {name: {k: v for k, v in evaluate_qa(trimmed, rows).items() if k != "details"}
+                              for name, rows in sets.items()}
+    return figures
+
+
 def run_knowledge_benchmark(settings: Settings) -> dict:
     return {"retrieval": retrieval_at_scale(settings), "pii": pii_latency(),
             "model": model_rates(settings), "answers": answer_latency(settings)}

@@ -66,6 +66,7 @@ def evaluate_qa(settings: Settings, rows: list[dict], model_id: str | None = Non
                   "retrieval_hit": any(p.url in row["reference_urls"] for p in hits) if row["answerable"] else None,
                   "cited": [c.url for c in answer.citations], "answer": answer.text,
                   "reference_answer": row.get("reference_answer") or "", "model_id": answer.model_id,
+                  "seconds": latencies[-1], "prompt_tokens": answer.prompt_tokens,
                   "passages_text": " ".join(p.text for p in answer.passages)}
         if row["answerable"] and answer.status == "answered":
             rouge = scorer.score(row["reference_answer"], answer.text)
@@ -89,9 +90,20 @@ def evaluate_qa(settings: Settings, rows: list[dict], model_id: str | None = Non
         "citation_precision": mean("citation_precision", answered),
         "extractive_share": sum(r["source"] == "extract" for r in answered) / max(len(answered), 1),
         "latency_p50_s": percentile(latencies, 0.5), "latency_p95_s": percentile(latencies, 0.95),
+        **generated_figures([r for r in per_question if r["source"] == "model"]),
         "retrieval_hit_at_k": sum(bool(r["retrieval_hit"]) for r in answerable) / max(len(answerable), 1),
         "details": per_question,
     }
+
+
+def generated_figures(generated: list[dict]) -> dict:
+    """What the model read and how long it took, over the answers it wrote."""
+    if not generated:
+        return {}
+    seconds = [r["seconds"] for r in generated]
+    return {"generated": len(generated), "generated_prompt_tokens_mean": statistics.fmean(
+        r["prompt_tokens"] for r in generated), "generated_latency_p50_s": percentile(seconds, 0.5),
+        "generated_latency_p95_s": percentile(seconds, 0.95)}
 
 
 def evaluate_pii(rows: list[dict]) -> dict:
@@ -188,6 +200,9 @@ def render(report: dict) -> str:
         f"answerable answered {qa['answerable_accuracy']:.3f}  unanswerable declined {qa['unanswerable_accuracy']:.3f}",
         f"    quoted instead of generated {qa['extractive_share']:.2f}  latency p50 {qa['latency_p50_s']:.1f} s  "
         f"p95 {qa['latency_p95_s']:.1f} s",
+        *([f"    generated ({qa['generated']}): {qa['generated_prompt_tokens_mean']:.0f} prompt tokens on average, "
+           f"p50 {qa['generated_latency_p50_s']:.1f} s  p95 {qa['generated_latency_p95_s']:.1f} s"]
+          if qa.get("generated") else []),
         *([f"  Uncovered-but-close set ({report['uncovered']['questions']} questions): unanswerable declined "
             f"{report['uncovered']['unanswerable_accuracy']:.3f}  close controls answered "
             f"{report['uncovered']['answerable_accuracy']:.3f}"] if "uncovered" in report else []),

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from hotline.settings import PROJECT_ROOT, Settings, get_settings, with_secrets
-from hotline.stack import ModelServers, start_action_server, start_gateway, start_rasa, start_worker
+from hotline.stack import running_stack, start_gateway, start_worker
 from tests.integration.browser_helpers import CHROMIUM, FLAGS
 from tests.integration.gateway_helpers import RestChat, gateway_settings
 from tests.ports import free_port
@@ -19,7 +19,8 @@ TOKEN = "test-token-123"
 @pytest.fixture(scope="session")
 def live(tmp_path_factory, seeded_template):
     """Servers on free ports over a fresh copy of the seeded database, for the whole session: the
-    model server that the action server, the worker and the gateway share, the action server, Rasa.
+    model server that the action server, the worker and the gateway share, the action server, Rasa
+    (supervised as `hotline run` supervises them: `stack.revive()` starts again what stopped).
 
     The help-article index and the model file are the ones `make test` prepared. Every test
     leaves both servers running, talks under sender ids of its own, and changes only customers
@@ -35,8 +36,8 @@ def live(tmp_path_factory, seeded_template):
         var_dir=var, rasa_port=free_port(), action_port=free_port(), gateway_port=free_port(),
         chroma_dir=shared.chroma_dir, llm_model_path=shared.llm_model_path,
         llm_backend="server", model_server_port=free_port()))
-    with ModelServers(settings) as models, start_action_server(settings), start_rasa(settings, TOKEN):
-        yield {"settings": settings, "token": TOKEN, "models": models}
+    with running_stack(settings, TOKEN) as stack:
+        yield {"settings": settings, "token": TOKEN, "models": stack.models, "stack": stack}
 
 
 @pytest.fixture

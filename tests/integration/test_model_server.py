@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from knowledge.cache import AnswerCache
 from tests.integration.test_model_deploy import answer_models
 from tests.integration.gateway_helpers import RestChat
 
@@ -59,11 +60,13 @@ def test_only_our_processes_may_call_the_model_server(live):
 def test_a_model_server_killed_mid_answer_gives_the_fallback_then_comes_back(live):
     chat = RestChat(live)
     _, server = stock_server(live)
+    AnswerCache(live["settings"]).clear()  # other tests asked this: it must reach the model
     replies: list[str] = []
     asking = threading.Thread(target=lambda: replies.append(chat("tell me about wifi calling")))
     asking.start()
     time.sleep(1.0)  # the question is on its way to the model (or being written)
     server.process.kill()
+    server.process.wait()
     asking.join()
     assert replies and "Wi-Fi Calling" in replies[0]  # quoted from the article instead
     assert any("stopped" in change for change in live["models"].sync())  # as `hotline run` does
