@@ -1,5 +1,6 @@
 """Marks a message as ambiguous (nlu_fallback) when its best intents are near misses of each
-other ("bill": see it, explain it or pay it?), so the dialogue asks instead of guessing.
+other ("bill": see it, explain it or pay it?), so the dialogue asks instead of guessing; and a
+message with no word in it ("{}", "?!"), which the classifier can only guess at, as not understood.
 
 The groups and the rule are hotline.intents', shared with the action that asks the question.
 """
@@ -36,8 +37,10 @@ class NearMissClassifier(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             ranking = message.get(INTENT_RANKING_KEY) or []
-            if ambiguous_group(ranking, message.get(TEXT) or "", self.config["margin"]):
-                confidence = ranking[0][PREDICTED_CONFIDENCE_KEY]
+            text = message.get(TEXT) or ""
+            wordless = ranking and not any(character.isalnum() for character in text)
+            if wordless or ambiguous_group(ranking, text, self.config["margin"]):
+                confidence = 1.0 if wordless else ranking[0][PREDICTED_CONFIDENCE_KEY]
                 fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: confidence}
                 message.set(INTENT, fallback, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)

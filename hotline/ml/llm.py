@@ -235,6 +235,7 @@ class ServedModel:
 
     @property
     def model_id(self) -> str:
+        self.refresh()  # a deploy shows at once: in /health, and in the answer cache's key
         return self.current.model_id
 
     @property

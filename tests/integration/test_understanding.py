@@ -35,3 +35,9 @@ def test_spoken_account_number_and_pin_verify_like_typed_ones(chat):
     chat("what's my bill")
     assert "PIN" in chat("my account number is a c c one zero zero zero zero zero two")
     assert "Thanks Ben, you're verified" in chat("um my pin is one two sorry i mean two four six eight")
+
+
+@pytest.mark.parametrize("text", ["{}", "?!", "...", "[ ]"])
+def test_a_message_with_no_words_is_not_understood_rather_than_guessed(chat, text):
+    # The fuzz test found "{}" guessed as an intent whose turn had no reply.
+    assert "didn't quite get that" in chat(text)
