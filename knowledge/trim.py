@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from functools import lru_cache
 
 import numpy as np
 
@@ -43,10 +42,10 @@ def blocks_of(units: list[str]) -> list[int]:
 
 class PassageTrimmer:
     def __init__(self, embedder: Embedder, keep: int) -> None:
-        self.keep = keep
-        # Article sentences repeat across questions: each is embedded once.
-        self._vector = lru_cache(maxsize=8192)(lambda text: embedder.passages([text])[0])
-        self._query = embedder.query
+        self.keep, self.embedder = keep, embedder
+        # Article sentences repeat across questions: each is embedded once, new ones in one batch
+        # (bounded by the help articles themselves).
+        self._vectors: dict[str, np.ndarray] = {}
 
     def trim(self, question: str, passages: list[Passage]) -> list[Passage]:
         """The passages with only their best sentences and lists (in their own order); a passage
@@ -55,8 +54,11 @@ class PassageTrimmer:
         places = [(p, u) for p, (_, units) in enumerate(split) for u in range(len(units))]
         if not self.keep or len(places) <= self.keep:
             return passages
-        wanted = self._query(question)
-        scores = np.array([float(self._vector(split[p][1][u]) @ wanted) for p, u in places])
+        texts = [split[p][1][u] for p, u in places]
+        if missing := list(dict.fromkeys(text for text in texts if text not in self._vectors)):
+            self._vectors.update(zip(missing, self.embedder.passages(missing)))
+        wanted = self.embedder.query(question)
+        scores = np.array([float(self._vectors[text] @ wanted) for text in texts])
         order = np.argsort(-scores)
         chosen = {places[i] for i in order[:self.keep]}
         chosen |= {next((places[i] for i in order if places[i][0] == 0), places[order[0]])}
