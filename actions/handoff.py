@@ -10,6 +10,7 @@ from rasa_sdk.events import SlotSet
 from actions.base import AccountAction, AccountFormValidator, offer_human
 from hotline.accounts import network
 from hotline.clock import now
+from hotline.ml.pii import get_pii_filter
 
 
 class ValidateHandoffForm(FormValidationAction):
@@ -68,7 +69,8 @@ class ActionLogComplaint(AccountAction):
 
     def act(self, dispatcher, tracker, session, customer_id):
         ticket, _ = network.open_ticket(session, customer_id=customer_id, line_id=None, category="complaint",
-                                        summary=tracker.get_slot("complaint_details"), steps_tried=[], now=now(),
+                                        summary=get_pii_filter().redact(tracker.get_slot("complaint_details")),
+                                        steps_tried=[], now=now(),
                                         reuse_open=False)
         dispatcher.utter_message(
             text=f"I've logged your complaint as {ticket.reference}. Our complaints team replies within 2 working "

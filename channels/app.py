@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from channels import analytics, console, locks, logs, twilio_sms, twilio_voice, webchat
+from channels.security import SiteGuard, refuse_public_defaults
 from channels.state import Gateway
 from hotline.settings import Settings, get_settings
 
@@ -29,6 +30,7 @@ async def end_idle_conversations(gateway: Gateway, every_s: float = 30.0) -> Non
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    refuse_public_defaults(settings)
     logs.install()
 
     @asynccontextmanager
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await gateway.rasa.close()
 
     app = FastAPI(title="Hotline gateway", lifespan=lifespan)
+    app.add_middleware(SiteGuard, settings=settings)
     app.mount("/static", StaticFiles(directory=webchat.STATIC_DIR), name="static")
     app.include_router(webchat.router)
     app.include_router(twilio_voice.router)

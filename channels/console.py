@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
 from channels.assist import latest_question, masked_customer, steps_tried
-from channels.limits import MessageRejected, clean_text
+from channels.limits import TEXT, MessageRejected, clean_text, documented_body
 from hotline.rasa_client import RasaUnavailable, history_from_tracker
 from channels.state import Gateway
 from hotline.agents import SignedInAgent, SignInLocked, sign_in, sign_out, signed_in_agent
@@ -28,7 +28,7 @@ from hotline.pseudonyms import pseudonym
 
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "hotline_agent"
-CSP = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'"}
+CSP = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
 HANDED_BACK = "You're back with the Brightwave virtual assistant. What else can I help you with?"
 SUMMARY_FIELDS = ("summary", "primary_intent", "secondary_intents", "topics", "sentiment_start", "sentiment_end",
                   "resolved", "follow_up_actions")
@@ -74,7 +74,7 @@ def login_failed(message: str, code: int) -> HTMLResponse:
     return HTMLResponse(html, status_code=code, headers=CSP)
 
 
-@router.post("/console/login", include_in_schema=False)
+@router.post("/console/login")
 async def login(request: Request, username: str = Form(""), password: str = Form("")) -> HTMLResponse:
     settings = gateway_of(request).settings
     client = pseudonym(request.client.host if request.client else "")
@@ -92,7 +92,7 @@ async def login(request: Request, username: str = Form(""), password: str = Form
     return response
 
 
-@router.post("/console/logout", include_in_schema=False)
+@router.post("/console/logout")
 async def logout(request: Request) -> RedirectResponse:
     if token := request.cookies.get(COOKIE):
         await asyncio.to_thread(sign_out, gateway_of(request).settings.database_url, token)
@@ -243,7 +243,9 @@ async def holding(gateway: Gateway, conversation_id: str, agent: SignedInAgent) 
         raise HTTPException(status.HTTP_409_CONFLICT, "Take the conversation over first.")
 
 
-@router.post("/api/console/conversations/{conversation_id}/messages")
+@router.post("/api/console/conversations/{conversation_id}/messages", openapi_extra=documented_body(
+    "application/json", {"text": TEXT, "citations": {"type": "array", "maxItems": 4, "items": {
+        "type": "object", "properties": {"title": {"type": "string"}, "url": {"type": "string"}}}}}, ("text",)))
 async def send_message(conversation_id: str, request: Request, agent: SignedInAgent = Depends(require_agent)) -> dict:
     gateway = gateway_of(request)
     body = await read_text(request, gateway)

@@ -30,6 +30,16 @@ def typed(text: str) -> str:
     return stripped
 
 
+def documented_body(media_type: str, properties: dict[str, dict], required: tuple[str, ...] = ()) -> dict:
+    """The body an endpoint reads by hand (to answer bad input in its own words), described for
+    the OpenAPI schema, so clients and the fuzzer know what to send."""
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": {
+        "type": "object", "properties": properties, "required": list(required)}}}}}
+
+
+TEXT = {"type": "string", "description": "What to send; at most max_message_chars (1000) characters"}
+
+
 class RateLimiter:
     """At most `limit` messages per `window_s` seconds for each key (a session or call)."""
 

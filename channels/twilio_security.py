@@ -15,10 +15,15 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
+from channels.limits import documented_body
 from hotline import clock
 from hotline.db import session_scope
 from hotline.db.models import TwilioRequest
 from hotline.pseudonyms import pseudonym
+
+
+TWILIO_FORM = documented_body("application/x-www-form-urlencoded", {name: {"type": "string"} for name in (
+    "CallSid", "MessageSid", "From", "To", "Body", "SpeechResult", "Digits", "CallStatus")})  # what we read
 
 
 def public_url(request: Request, public_base_url: str) -> str:

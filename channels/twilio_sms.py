@@ -7,17 +7,15 @@ back (the console answers web chats only), so a handoff by SMS says how to reach
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from fastapi import APIRouter, Depends, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.limits import MessageRejected, clean_text, typed
 from hotline.rasa_client import RasaUnavailable
 from channels.state import Gateway
-from channels.twilio_security import caller_metadata, first_time, twilio_form
+from channels.twilio_security import TWILIO_FORM, caller_metadata, first_time, twilio_form
 from hotline.apologies import SMS as APOLOGY
+from hotline.pseudonyms import sms_conversation_id
 
 SMS_LIMIT = 1500  # Twilio concatenates up to 1600 characters
 # Replaces the handoff turn's "I'm connecting you" line, which is not true by text.
@@ -25,10 +23,6 @@ HANDOFF = ("Our team can't reply by text message. To speak to someone, call 150 
            "(0333 000 0150 from other phones), 8am-8pm Monday to Saturday, or use our web chat{where}, "
            "where the assistant can put you through to a person.")
 router = APIRouter(prefix="/twilio")
-
-
-def sms_conversation_id(number: str, secret: str) -> str:
-    return "sms-" + hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def reply(text: str | None) -> Response:
@@ -43,7 +37,7 @@ def handoff_text(public_base_url: str) -> str:
     return HANDOFF.format(where=f" at {public_base_url.rstrip('/')}/" if public_base_url else "")
 
 
-@router.post("/sms")
+@router.post("/sms", openapi_extra=TWILIO_FORM)
 async def incoming_sms(request: Request, form: dict = Depends(twilio_form)) -> Response:
     gateway: Gateway = request.app.state.gateway
     message_sid = form.get("MessageSid", "")  # Twilio sends one with every message, inside the signature

@@ -23,7 +23,8 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from channels.limits import typed
 from hotline.rasa_client import BotReply, RasaUnavailable, Turn
 from channels.state import CallState, Gateway
-from channels.twilio_security import caller_metadata, first_time, forget_responses, remember, remembered, twilio_form
+from channels.twilio_security import (TWILIO_FORM, caller_metadata, first_time, forget_responses, remember, remembered,
+                                      twilio_form)
 from hotline.apologies import CALL as APOLOGY
 
 VOICE = {"voice": "Polly.Amy", "language": "en-GB"}
@@ -97,8 +98,9 @@ def menu_prompt(replies: list[BotReply], call: CallState) -> str:
 def caller_text(form: dict[str, str], call: CallState) -> str:
     digits = form.get("Digits", "").strip().rstrip("#")
     if digits:
-        if call.menu and len(digits) == 1 and 1 <= int(digits) <= len(call.menu):
-            return call.menu[int(digits) - 1]
+        choices = [str(n) for n in range(1, len(call.menu) + 1)]
+        if digits in choices:
+            return call.menu[choices.index(digits)]
         return digits
     speech = form.get("SpeechResult", "").strip()
     return typed(speech) if speech.strip("/ ") else ""
@@ -204,7 +206,7 @@ async def answer_again(gateway: Gateway, call_sid: str, turn: int | None) -> Res
     return await wait_for_turn(gateway, call_sid, call, turn)
 
 
-@router.post("")
+@router.post("", openapi_extra=TWILIO_FORM)
 async def incoming_call(request: Request, form: dict = Depends(twilio_form)) -> Response:
     gateway: Gateway = request.app.state.gateway
     call_sid = form.get("CallSid", "")
@@ -215,7 +217,7 @@ async def incoming_call(request: Request, form: dict = Depends(twilio_form)) -> 
     return await answer(gateway, call_sid, 0, listen(1, GREETING))
 
 
-@router.post("/gather")
+@router.post("/gather", openapi_extra=TWILIO_FORM)
 async def gathered(request: Request, form: dict = Depends(twilio_form)) -> Response:
     gateway: Gateway = request.app.state.gateway
     call_sid, turn = form.get("CallSid", ""), turn_of(request)
@@ -239,12 +241,12 @@ async def gathered(request: Request, form: dict = Depends(twilio_form)) -> Respo
     return await wait_for_turn(gateway, call_sid, call, turn)
 
 
-@router.post("/pending")
+@router.post("/pending", openapi_extra=TWILIO_FORM)
 async def pending(request: Request, form: dict = Depends(twilio_form)) -> Response:
     return await answer_again(request.app.state.gateway, form.get("CallSid", ""), turn_of(request))
 
 
-@router.post("/whisper")
+@router.post("/whisper", openapi_extra=TWILIO_FORM)
 async def whisper(request: Request, form: dict = Depends(twilio_form)) -> Response:
     """Played to the agent before the caller is connected: the conversation to open."""
     response = VoiceResponse()
@@ -254,7 +256,7 @@ async def whisper(request: Request, form: dict = Depends(twilio_form)) -> Respon
     return twiml(response)
 
 
-@router.post("/status")
+@router.post("/status", openapi_extra=TWILIO_FORM)
 async def call_status(request: Request, form: dict = Depends(twilio_form)) -> Response:
     gateway: Gateway = request.app.state.gateway
     call_sid = form.get("CallSid", "")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebS
 from fastapi.requests import HTTPConnection
 from fastapi.responses import FileResponse, JSONResponse
 
-from channels.limits import MessageRejected, clean_text, typed
+from channels.limits import TEXT, MessageRejected, clean_text, documented_body, typed
 from hotline.rasa_client import RasaUnavailable, Turn, history_from_tracker
 from channels.state import Gateway
 from hotline.insights.transcript import SECRET_SLOTS
@@ -29,7 +29,7 @@ router = APIRouter()
 @router.get("/", include_in_schema=False)
 async def page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={
-        "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:"})
+        "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"})
 
 
 async def live_session(connection: HTTPConnection, session_id: str) -> bool:
@@ -98,7 +98,8 @@ async def end_session(session_id: str, request: Request) -> dict[str, str]:
     return {"status": "ended"}
 
 
-@router.post("/api/chat/sessions/{session_id}/messages")
+@router.post("/api/chat/sessions/{session_id}/messages",
+             openapi_extra=documented_body("application/json", {"text": TEXT}, ("text",)))
 async def post_message(session_id: str, request: Request) -> JSONResponse:
     """The same turn as the WebSocket, for clients that can't hold a socket open."""
     gateway = await known_session(request, session_id)
@@ -108,11 +109,11 @@ async def post_message(session_id: str, request: Request) -> JSONResponse:
         body = await request.json()
         text = typed(clean_text(body.get("text") if isinstance(body, dict) else None, gateway.settings.max_message_chars))
         gateway.limiter.check(session_id)
-    except json.JSONDecodeError as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Malformed JSON") from error
     except MessageRejected as error:
         code = status.HTTP_429_TOO_MANY_REQUESTS if error.code == "rate_limited" else status.HTTP_422_UNPROCESSABLE_CONTENT
         return JSONResponse({"error": error.code, "message": str(error)}, status_code=code)
+    except ValueError as error:  # not JSON, or not even UTF-8 (the fuzzer's find)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Malformed JSON") from error
     try:
         turn = await take_turn(gateway, session_id, text, client_of(request))
     except RasaUnavailable:

@@ -72,6 +72,7 @@ def run() -> None:
     import logging
     import signal
 
+    from channels.security import refuse_public_defaults
     from hotline.stack import auth_token, running_stack
 
     def stop_on_sigterm(signum, frame):  # `kill` and container stops clean up like Ctrl-C
@@ -79,6 +80,7 @@ def run() -> None:
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     settings = with_secrets(get_settings())
+    refuse_public_defaults(settings)  # before anything starts, with what to set
     token = auth_token(settings)
     (settings.var_dir / "logs").mkdir(parents=True, exist_ok=True)
     log = logging.getLogger("hotline.run")  # what was restarted and why, beside the servers' own logs
@@ -145,7 +147,8 @@ def shell() -> None:
 
 @app.command()
 def worker() -> None:
-    """Process finished conversations: redacted transcript, summary, intents and topics."""
+    """Process finished conversations: redacted transcript, summary, intents and topics; then redact
+    their raw text in Rasa's tracker store once HOTLINE_RAW_TEXT_RETENTION_DAYS have passed."""
     import asyncio
     import logging
     import signal
@@ -165,6 +168,38 @@ def worker() -> None:
         await processor.run(stop)
 
     asyncio.run(serve())
+
+
+@app.command()
+def retention() -> None:
+    """Redact now the raw text of every finished conversation that is due (the worker does this
+    every minute); for an operator who changed the retention period or stopped the worker."""
+    from hotline.insights.retention import sweep
+    from hotline.ml.pii import get_pii_filter
+
+    settings = get_settings()
+    redacted = sweep(settings, get_pii_filter().redact)
+    console.print(f"Redacted the raw text of {redacted} conversation{'s' * (redacted != 1)} "
+                  f"(kept for {settings.raw_text_retention_days:g} days after the transcript).")
+
+
+@app.command()
+def erase(
+    account_number: str = typer.Argument(..., help="The customer's account number, e.g. ACC-1000001."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Right to erasure: delete one customer's conversations everywhere (Rasa's tracker store,
+    transcripts, summaries, handoffs, the channels' records). Their account stays."""
+    from hotline.insights.retention import erase_customer
+
+    if not yes:
+        typer.confirm(f"Delete every conversation of {account_number}? This cannot be undone", abort=True)
+    try:
+        erased = erase_customer(get_settings(), account_number)
+    except LookupError as error:
+        raise typer.BadParameter(str(error)) from error
+    console.print(f"Deleted {len(erased.conversations)} conversation{'s' * (len(erased.conversations) != 1)} "
+                  f"({erased.events} tracker events) of {account_number}.")
 
 
 from hotline.tuning.cli import app as tune  # noqa: E402

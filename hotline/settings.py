@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # The public https address Twilio calls (behind a tunnel or proxy); signatures are
     # computed over it. Empty: the address the request arrived on.
     public_base_url: str = ""
+    # Other sites whose pages may talk to the gateway (e.g. "https://www.example-operator.com" if the
+    # chat is embedded there); the gateway's own address and public_base_url always may.
+    trusted_origins: tuple[str, ...] = ()
     twilio_auth_token: SecretStr = SecretStr("")
     agent_number: str = "+441130000000"  # where handoffs are dialled
     # The caller hears something this soon after they stop speaking: the answer, its first checked
@@ -133,6 +136,10 @@ class Settings(BaseSettings):
     worker_poll_s: float = 1.0
     worker_lease_s: float = 330.0  # a job whose worker vanished is retried after this (> 2 model calls)
     worker_max_attempts: int = 4
+    # Raw text in Rasa's tracker store is redacted this long after the redacted transcript is stored
+    # (0: at once); keep it for N days only if disputes need the customer's exact words.
+    raw_text_retention_days: float = 0.0
+    retention_sweep_s: float = 60.0  # how often the worker looks for conversations due
     # The agent console.
     agent_session_hours: float = 10.0
 
@@ -156,7 +163,8 @@ class Settings(BaseSettings):
         for name, value in self.model_dump().items():
             if value is None:
                 continue
-            env[f"HOTLINE_{name.upper()}"] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+            env[f"HOTLINE_{name.upper()}"] = (value.get_secret_value() if isinstance(value, SecretStr)
+                                              else json.dumps(value) if isinstance(value, (list, tuple)) else str(value))
         return env
 
     @property

@@ -280,7 +280,8 @@ def start_gateway(settings: Settings, token: str) -> ManagedProcess:
     settings = with_secrets(settings)
     server = ManagedProcess(
         "gateway", [sys.executable, "-m", "uvicorn", "channels.app:create_app", "--factory",
-                    "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log"],
+                    "--host", settings.gateway_host, "--port", str(settings.gateway_port), "--no-access-log",
+                    "--no-server-header"],
         env={**settings.as_env(), "HOTLINE_RASA_AUTH_TOKEN": token}, cwd=settings.project_root,
         log_dir=settings.var_dir / "logs", address=(settings.gateway_host, settings.gateway_port))
     server.wait_until_ready(f"{settings.gateway_url}/health", 60)

@@ -283,6 +283,7 @@ class Conversation(Base):
     ended_at: Mapped[datetime | None]
     handoff: Mapped[bool] = mapped_column(default=False)
     handoff_reason: Mapped[str | None] = mapped_column(String(200))
+    raw_redacted_at: Mapped[datetime | None]  # when its raw events in the tracker store were redacted
 
 
 class AnswerDraft(Base):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 
 from hotline.rasa_client import RasaClient, history_from_tracker
@@ -16,6 +17,7 @@ from hotline.db import make_engine, session_scope, upgrade_schema
 from hotline.db.models import Conversation, ConversationSummary, Transcript
 from hotline.insights.extraction import Extraction, InsightExtractor
 from hotline.insights.jobs import ClaimedJob, JobQueue
+from hotline.insights.retention import sweep
 from hotline.insights.transcript import redact_turns, turn_failures
 from hotline.settings import Settings
 from hotline.ml.llm import build_model
@@ -89,9 +91,22 @@ class PostConversationWorker:
             log.info("job %s done", job.id)
         return job
 
+    async def redact_raw_text(self) -> None:
+        """Retention: the raw events of conversations whose transcript is stored (insights/retention.py)."""
+        try:
+            if redacted := await asyncio.to_thread(sweep, self.settings, self.pii.redact):
+                log.info("raw text redacted in %s conversations", redacted)
+        except Exception as error:  # the tracker store busy or away: the next sweep catches up
+            log.warning("retention sweep failed: %s", type(error).__name__)
+
     async def run(self, stop: asyncio.Event) -> None:
+        swept_at = -float("inf")
         while not stop.is_set():
-            if await self.run_once() is None:
+            job = await self.run_once()
+            if job is not None or time.monotonic() - swept_at >= self.settings.retention_sweep_s:
+                await self.redact_raw_text()
+                swept_at = time.monotonic()
+            if job is None:
                 try:
                     await asyncio.wait_for(stop.wait(), self.settings.worker_poll_s)
                 except asyncio.TimeoutError:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from channels.app import create_app
-from channels.twilio_sms import sms_conversation_id
+from hotline.pseudonyms import sms_conversation_id
 from channels.twilio_voice import APOLOGY, FILLER, STILL_WORKING
 from hotline.db import session_scope
 from hotline.db.models import Conversation

@@ -14,7 +14,8 @@ from hotline.settings import PROJECT_ROOT
 def test_only_the_gateway_is_reachable_from_outside():
     compose = Path(sys.executable).parent / "docker-compose"
     env = {**os.environ, "HOTLINE_RASA_AUTH_TOKEN": "t", "HOTLINE_CHANNEL_SECRET": "c", "HOTLINE_ACTION_SECRET": "a",
-           "HOTLINE_MODEL_SERVER_KEY": "m"}
+           "HOTLINE_MODEL_SERVER_KEY": "m", "HOTLINE_PSEUDONYM_SECRET": "p", "HOTLINE_SMS_ID_SECRET": "s",
+           "HOTLINE_TWILIO_AUTH_TOKEN": "tw"}
     config = json.loads(subprocess.run(
         [str(compose), "-f", str(PROJECT_ROOT / "docker" / "compose.yml"), "--profile", "postgres",
          "--profile", "scale", "config", "--format", "json"], env=env, check=True, capture_output=True).stdout)
