@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import pytest
 
@@ -73,3 +74,12 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser
         browser.close()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The attack suite's result per category, when it ran."""
+    suite = sys.modules.get("tests.integration.test_attack_suite")
+    if suite is not None and suite.RESULTS:
+        terminalreporter.write_line("Attack suite (tests/integration/attacks.yml): category, attacks, passed")
+        for category, passed in suite.RESULTS.items():
+            terminalreporter.write_line(f"  {category:<40} {len(passed):>3} {sum(passed):>3}")
