@@ -69,6 +69,10 @@ $(CONVERTER): requirements/app.lock | $(APP_VENV)/.installed
 	touch $@
 
 # About 5 minutes on 2 cores; nothing is downloaded (the web UI is switched off).
+# What compose requires to be set, for checking its file.
+COMPOSE_CHECK_ENV := $(foreach name,RASA_AUTH_TOKEN CHANNEL_SECRET ACTION_SECRET MODEL_SERVER_KEY PSEUDONYM_SECRET \
+                       SMS_ID_SECRET TWILIO_AUTH_TOKEN,HOTLINE_$(name)=check)
+
 $(LLAMA_SERVER): $(CONVERTER)
 	rm -rf .venv/llama-server && mkdir -p .venv/llama-server/src
 	tar xzf .venv/cache/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz -C .venv/llama-server/src --strip-components=3 \
@@ -111,8 +115,8 @@ test-rasa: $(RASA_VENV)/.installed $(APP_VENV)/.installed model
 
 # The compose file must stay valid (no Docker engine needed for this).
 compose-config: $(APP_VENV)/.installed
-	HOTLINE_RASA_AUTH_TOKEN=check HOTLINE_CHANNEL_SECRET=check HOTLINE_ACTION_SECRET=check HOTLINE_MODEL_SERVER_KEY=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml config --quiet
-	HOTLINE_RASA_AUTH_TOKEN=check HOTLINE_CHANNEL_SECRET=check HOTLINE_ACTION_SECRET=check HOTLINE_MODEL_SERVER_KEY=check $(APP_VENV)/bin/docker-compose -f docker/compose.yml --profile postgres --profile scale config --quiet
+	$(COMPOSE_CHECK_ENV) $(APP_VENV)/bin/docker-compose -f docker/compose.yml config --quiet
+	$(COMPOSE_CHECK_ENV) $(APP_VENV)/bin/docker-compose -f docker/compose.yml --profile postgres --profile scale config --quiet
 
 # Debian's Chromium (the browser tests drive it through Playwright) and PostgreSQL server (the
 # Postgres tests start their own throwaway cluster), in one apt-get so the two never race for its lock.
@@ -140,6 +144,7 @@ bench: setup model knowledge
 	$(HOTLINE) bench knowledge --output var/bench-knowledge.json
 	$(HOTLINE) bench channels --output var/bench-channels.json
 	$(HOTLINE) bench answers --output var/bench-answers.json
+	$(HOTLINE) bench soak --output var/bench-soak.json
 
 # Resolve pyproject.toml's dependencies afresh in a scratch environment (one pip command,
 # so pydantic stays < 2.14 for rasa-sdk) and pin the result.

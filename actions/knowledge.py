@@ -105,6 +105,8 @@ async def answer_for(tracker: Tracker) -> Answer | None:
                                       timeout=get_settings().llm_timeout_s + 10)
     except Exception:  # logged here; the customer gets an apology, never a stack trace
         logger.exception("Knowledge answer failed")
+        if _answerer_future().done() and _answerer_future().exception():
+            _answerer_future.cache_clear()  # built again at the next question (say, after `hotline ingest`)
         return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 
@@ -244,8 +245,7 @@ def _memory(running) -> dict:
     model file once across the processes that map it)."""
     import psutil
 
-    pids = [server.process.pid for server in running.servers]
-    pids += [server.process.pid for _, server in running.models.running.values() if server is not None]
+    pids = list(running.pids.values())
     rss = pss = 0
     for pid in pids:
         for process in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
@@ -290,4 +290,19 @@ def run_answer_benchmark(settings: Settings, questions: int = 8, crowd: int = 20
         _help_customers(cached.gateway_url, [generated[:2]])  # answered once, now cached
         figures["server"]["cache_hit_end_to_end"] = _help_customers(cached.gateway_url, [generated[:2] * 3])
     figures["cache"] = cache_figures(settings, "test")
+    return figures
+
+
+def run_soak_benchmark(settings: Settings, customers: int, duration_s: float, plot_path: Path) -> dict:
+    """The full soak (hotline/soak.py) over freshly started servers, gateway and worker included."""
+    from pydantic import SecretStr
+
+    from hotline.soak import plot, run_soak
+
+    settings = settings.model_copy(update={"twilio_auth_token": SecretStr("bench-token"), "rate_limit_messages": 1000})
+    token = auth_token(settings)
+    with running_stack(settings, token, gateway=True) as running:
+        _web_chat(settings.gateway_url, 1, ["hello", KNOWLEDGE_TURNS[0]])  # warm up, model loaded
+        figures = run_soak(settings, token, running.pids, customers, duration_s)
+    plot(figures, plot_path)
     return figures

@@ -413,6 +413,20 @@ def _print_prompt_table(figures: dict) -> None:
     console.print(table)
 
 
+def _print_soak(figures: dict, plot_path: Path) -> None:
+    console.print(f"{figures['customers']} customers for {figures['duration_s']:.0f} s: {figures['messages']} messages, "
+                  f"{figures['answered']} answered, {figures['apologies']} apologies, {figures['unanswered']} unanswered, "
+                  f"{figures['lost']} lost, {len(figures['server_errors'])} server errors")
+    table = Table("turn kind", "turns", "p50 ms", "p95 ms", "max ms")
+    for kind, row in figures["turns"].items():
+        table.add_row(kind, str(row["turns"]), f"{row['p50_ms']:.0f}", f"{row['p95_ms']:.0f}", f"{row['max_ms']:.0f}")
+    console.print(table)
+    for measure in ("memory_growth_pct", "files_growth_pct"):
+        console.print(f"{measure} after warm-up: " + ", ".join(f"{name} {value:+.1f}%"
+                                                                for name, value in figures[measure].items()))
+    console.print(f"Plot: {plot_path}")
+
+
 def _with_model_servers(settings, work):
     from hotline.stack import ModelServers
 
@@ -424,8 +438,11 @@ def _with_model_servers(settings, work):
 def bench(
     what: str = typer.Argument("turns", help="turns (REST latency), knowledge, channels, answers "
                                              "(streaming, the model server and the cache, side by side) or "
-                                             "prompt (passages whole and trimmed, side by side)."),
+                                             "prompt (passages whole and trimmed, side by side) or soak "
+                                             "(many customers for minutes: lost messages, memory)."),
     turns: int = typer.Option(240, help="REST turns to send (turns only)."),
+    customers: int = typer.Option(50, help="Simulated customers at once (soak only)."),
+    duration: float = typer.Option(600, help="Seconds the soak lasts (soak only)."),
     output: Path = typer.Option(None, help="Also write the figures as JSON here."),
 ) -> None:
     """Measure latency against freshly started real servers: REST turns (NLU-only and with a
@@ -438,7 +455,8 @@ def bench(
             "knowledge": lambda: _with_model_servers(settings, run_knowledge_benchmark),
             "channels": lambda: benchmarks.run_channel_benchmark(settings),
             "answers": lambda: benchmarks.run_answer_benchmark(settings),
-            "prompt": lambda: _with_model_servers(settings, prompt_figures)}
+            "prompt": lambda: _with_model_servers(settings, prompt_figures),
+            "soak": lambda: benchmarks.run_soak_benchmark(settings, customers, duration, settings.var_dir / "soak.png")}
     if what not in runs:
         raise typer.BadParameter(f"choose one of {', '.join(runs)}")
     figures = runs[what]()
@@ -448,6 +466,8 @@ def bench(
         _print_side_by_side(figures)
     elif what == "prompt":
         _print_prompt_table(figures)
+    elif what == "soak":
+        _print_soak(figures, settings.var_dir / "soak.png")
     else:
         table = Table("turn kind", "turns", "p50 ms", "p95 ms", "max ms")
         for kind, row in figures.items():

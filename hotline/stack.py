@@ -356,6 +356,13 @@ class RunningStack:
     def servers(self) -> list[ManagedProcess]:
         return [entry.server for entry in self.supervised]
 
+    @property
+    def pids(self) -> dict[str, int]:
+        """Each server's process id by name; a model server's by the base model file it serves."""
+        return {**{server.name: server.process.pid for server in self.servers},
+                **{f"model {base.stem}": server.process.pid for base, (_, server) in self.models.running.items()
+                   if server is not None}}
+
     def revive(self) -> list[str]:
         """Start again what stopped, the model servers first (as `hotline run` does every 2 s)."""
         changes = self.models.sync()

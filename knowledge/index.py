@@ -18,6 +18,10 @@ from hotline.ml.embedder import HotlineEmbeddingFunction  # noqa: E402
 BATCH = 32
 
 
+class IndexMissing(RuntimeError):
+    """The help-article index is not where the settings say, or holds nothing."""
+
+
 def open_collection(settings: Settings) -> chromadb.Collection:
     client = chromadb.PersistentClient(path=str(settings.chroma_dir),
                                        settings=ChromaSettings(anonymized_telemetry=False))
@@ -25,6 +29,15 @@ def open_collection(settings: Settings) -> chromadb.Collection:
         f"{settings.chroma_collection}_{settings.embedding_model}",
         embedding_function=HotlineEmbeddingFunction(settings.embedding_model),
         configuration={"hnsw": {"space": "cosine"}})
+
+
+def read_collection(settings: Settings) -> chromadb.Collection:
+    """The index for answering, or a clear error: a missing one must not read as "no article says"."""
+    collection = open_collection(settings) if settings.chroma_dir.is_dir() else None
+    if collection is None or collection.count() == 0:
+        raise IndexMissing(f"The help-article index at {settings.chroma_dir} is missing or empty: run "
+                           "`hotline ingest` (`make run` does) and ask again; nothing needs restarting.")
+    return collection
 
 
 @dataclass(frozen=True)

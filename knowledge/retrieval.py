@@ -8,7 +8,7 @@ from functools import cached_property
 
 from hotline.settings import Settings
 from hotline.ml.embedder import load_embedder
-from knowledge.index import open_collection
+from knowledge.index import read_collection
 
 _WORD = re.compile(r"[a-z0-9£.]+")
 
@@ -33,7 +33,7 @@ class Retriever:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.collection = open_collection(settings)
+        self.collection = read_collection(settings)
         self.embedder = load_embedder(settings.embedding_model)
 
     @cached_property

@@ -9,7 +9,7 @@ import pytest
 from hotline.settings import PROJECT_ROOT, Settings
 from knowledge.documents import ArticleError, load_article, load_corpus
 from hotline.ml.embedder import load_embedder
-from knowledge.index import ingest, open_collection, stale
+from knowledge.index import IndexMissing, ingest, open_collection, stale
 from knowledge.retrieval import Retriever
 
 ARTICLES = PROJECT_ROOT / "knowledge" / "articles"
@@ -134,3 +134,11 @@ def test_a_new_article_is_added_alone(library, embedded):
     assert sorted(embedded) == sorted(chunk.text for chunk in new)
     assert Retriever(library).search("how do I set up an esim on my iphone")[0].article_id == "esim-iphone"
     assert not stale(library)
+
+
+def test_a_missing_index_says_how_to_make_it_and_ingesting_fixes_it(tmp_path):
+    settings = Settings(var_dir=tmp_path)
+    with pytest.raises(IndexMissing, match="run `hotline ingest`"):
+        Retriever(settings)
+    ingest(settings, load_article(ARTICLES / "voicemail.md"), progress=False)
+    assert Retriever(settings).search("how do I listen to my voicemail")[0].article_id == "voicemail"
