@@ -9,14 +9,21 @@ import asyncio
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
+import logging
+
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 
 from channels import analytics, console, locks, logs, twilio_sms, twilio_voice, webchat
 from channels.security import SiteGuard, refuse_public_defaults
 from channels.state import Gateway
+from hotline import apologies
 from hotline.settings import Settings, get_settings
+
+log = logging.getLogger("hotline.gateway")
 
 
 async def end_idle_conversations(gateway: Gateway, every_s: float = 30.0) -> None:
@@ -52,6 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console.router)
     app.include_router(locks.router)
     app.include_router(analytics.router)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, error: OperationalError) -> Response:
+        """The database locked by a long writer, or away: the channel's apology, never a 500."""
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        if request.url.path.startswith("/twilio/voice"):  # the caller is asked to say it again
+            return Response(str(twilio_voice.listen(twilio_voice.turn_of(request) or 1, apologies.CALL)),
+                            media_type="application/xml")
+        if request.url.path.startswith("/twilio"):
+            return twilio_sms.reply(apologies.SMS)
+        return JSONResponse({"error": "unavailable", "message": apologies.CHAT}, status_code=503)
 
     @app.get("/health")
     async def health(request: Request) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebSocketDisconnect, status
 from fastapi.requests import HTTPConnection
 from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from channels.limits import TEXT, MessageRejected, clean_text, documented_body, typed
 from hotline.rasa_client import RasaUnavailable, Turn, history_from_tracker
@@ -150,7 +151,7 @@ async def handle_frame(gateway: Gateway, websocket: WebSocket, session_id: str, 
         gateway.limiter.check(session_id)
         if frame["type"] == "message" or not await offered_payload(gateway, session_id, text):
             text = typed(text)
-    except RasaUnavailable:
+    except (RasaUnavailable, OperationalError):  # Rasa, or the database, not answering
         await websocket.send_json({"type": "error", "code": "unavailable", "message": APOLOGY})
         return
     except json.JSONDecodeError:
@@ -163,7 +164,7 @@ async def handle_frame(gateway: Gateway, websocket: WebSocket, session_id: str, 
     try:
         turn = await take_turn(gateway, session_id, text, client_of(websocket),
                                lambda draft: websocket.send_json({"type": "draft", "text": draft}))
-    except RasaUnavailable:
+    except (RasaUnavailable, OperationalError):  # Rasa, or the database, not answering
         await websocket.send_json({"type": "error", "code": "unavailable", "message": APOLOGY})
     else:
         for reply in turn.replies:

@@ -22,7 +22,7 @@ from hotline.db.seed import DEMO_AGENT
 from tests.integration.gateway_helpers import PUBLIC, TWILIO_TOKEN, gateway_settings
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
-FUZZ = settings(max_examples=12, deadline=None, database=None, derandomize=True,  # the same cases in every CI run
+FUZZ = settings(max_examples=10, deadline=None, database=None, derandomize=True,  # the same cases in every CI run
                 suppress_health_check=list(HealthCheck))
 BASE = "http://testserver"
 TRACEBACK_SIGNS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.", "Exception:")
@@ -57,7 +57,9 @@ def request_of(case, session_id: str) -> dict:
             if name in (case.path_parameters or {}):
                 case.path_parameters[name] = session_id
     kwargs = case.as_transport_kwargs(base_url=BASE)
-    request = {"method": kwargs["method"], "url": quote(kwargs["url"].removeprefix(BASE), safe="/%"), "params": kwargs.get("params"),
+    # Encoded here: httpx refuses a control character in a query rather than encoding it.
+    query = f"?{urlencode(kwargs['params'], doseq=True)}" if kwargs.get("params") else ""
+    request = {"method": kwargs["method"], "url": quote(kwargs["url"].removeprefix(BASE), safe="/%") + query,
                "headers": {k: v for k, v in kwargs["headers"].items() if k.lower() != "connection"}}
     if "json" in kwargs:
         request["content"] = json.dumps(kwargs["json"])
@@ -65,7 +67,6 @@ def request_of(case, session_id: str) -> dict:
         form = {str(key): value if isinstance(value, str) else json.dumps(value) for key, value in kwargs["data"].items()}
         request["data"] = form
         if case.path.startswith("/twilio"):
-            query = f"?{urlencode(kwargs['params'])}" if kwargs.get("params") else ""
             request["headers"]["X-Twilio-Signature"] = RequestValidator(TWILIO_TOKEN).compute_signature(
                 PUBLIC + case.formatted_path + query, form)
     elif "data" in kwargs:

@@ -1,6 +1,6 @@
 """No sequence of customer messages leaves a conversation without a reply: the two sequences that
 once tripped Rasa's circuit breaker (and silenced the chat until the session expired), then a
-seeded fuzz of 150 turns (another seed each run), through the real Rasa and action servers.
+seeded fuzz of 100 turns (another seed each run), through the real Rasa and action servers.
 
 The fuzz verifies as the demo customers and may pay, change plans or suspend lines, so these
 tests run on servers and a database of their own: the session's `live` database stays as the
@@ -32,7 +32,7 @@ from tests.ports import free_port
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(1800)]
 CIRCUIT_BREAKER = "Circuit breaker tripped"
 CHLOE = next(demo for demo in DEMO_IDENTITIES if demo.account_number == "ACC-1000003")
-FUZZ_TURNS = 150
+FUZZ_TURNS = 100
 # Each of these is a model call of seconds (so is many a fallback): a few keep the run bounded.
 KNOWLEDGE_INTENTS = {"ask_question", "out_of_scope", "activate_esim"}
 MAX_KNOWLEDGE_TURNS = 8
