@@ -21,11 +21,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url)
 
 
+# Tables of passing data (answers kept for reuse, sentences of a turn under way): when a newer
+# version changed them, they are made afresh rather than migrated.
+DISPOSABLE = ("answer_cache", "answer_drafts")
+
+
 def upgrade_schema(engine: Engine) -> None:
     """Create missing tables and add columns that newer versions added (all nullable), so an
     existing database keeps its data across an upgrade."""
     from hotline.db.models import Base
 
+    existing = inspect(engine)
+    for name in DISPOSABLE:
+        table = Base.metadata.tables[name]
+        if existing.has_table(name) and {c.name for c in table.columns} - {c["name"] for c in existing.get_columns(name)}:
+            table.drop(engine)
     Base.metadata.create_all(engine)
     existing = inspect(engine)
     with engine.begin() as connection:

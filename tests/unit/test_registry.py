@@ -67,3 +67,14 @@ def test_an_older_database_gains_the_new_columns_and_keeps_its_rows(tmp_path):
     with engine.begin() as connection:
         assert connection.exec_driver_sql("SELECT conversation_id, model_id FROM conversation_summaries").all() == [
             ("c1", None)]
+
+
+def test_an_older_answer_cache_is_made_afresh_not_left_unreadable(tmp_path):
+    """A cache from before `sources` existed made every help answer fail (found by the soak)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE answer_cache (id INTEGER PRIMARY KEY, key VARCHAR(64))")
+        connection.exec_driver_sql("INSERT INTO answer_cache VALUES (1, 'k')")
+    upgrade_schema(engine)
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("SELECT id, sources FROM answer_cache").all() == []
