@@ -6,10 +6,9 @@ Run with `uvicorn channels.app:create_app --factory` (`hotline run` does).
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
-
-import logging
 
 import httpx
 from fastapi import FastAPI, Request, Response

@@ -28,7 +28,8 @@ from hotline.pseudonyms import pseudonym
 
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "hotline_agent"
-CSP = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+CSP = {"Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+                                   "frame-ancestors 'none'")}
 HANDED_BACK = "You're back with the Brightwave virtual assistant. What else can I help you with?"
 SUMMARY_FIELDS = ("summary", "primary_intent", "secondary_intents", "topics", "sentiment_start", "sentiment_end",
                   "resolved", "follow_up_actions")

@@ -29,8 +29,8 @@ router = APIRouter()
 
 @router.get("/", include_in_schema=False)
 async def page() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", headers={
-        "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"})
+    return FileResponse(STATIC_DIR / "index.html", headers={"Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")})
 
 
 async def live_session(connection: HTTPConnection, session_id: str) -> bool:

@@ -90,22 +90,28 @@ def _web_chat(gateway_url: str, sessions: int, texts: list[str]) -> list[float]:
     return samples
 
 
-def _twilio_turns(settings: Settings, turns: int) -> list[float]:
+def signed_webhook(settings: Settings, path: str, params: dict[str, str]) -> dict:
+    """A Twilio webhook's body and headers, signed as Twilio signs them: httpx post() arguments."""
     from urllib.parse import urlencode
 
     from twilio.request_validator import RequestValidator
 
-    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    signature = RequestValidator(settings.twilio_auth_token.get_secret_value()).compute_signature(
+        settings.gateway_url + path, params)
+    return {"content": urlencode(params),
+            "headers": {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}}
+
+
+def _twilio_turns(settings: Settings, turns: int) -> list[float]:
     samples = []
     with httpx.Client(base_url=settings.gateway_url, timeout=60) as client:
         for index in range(turns):
             call = f"CAbench{index // 5}"
             path, params = (("/twilio/voice", {"CallSid": call}) if index % 5 == 0 else
                             ("/twilio/voice/gather", {"CallSid": call, "SpeechResult": NLU_ONLY[index % len(NLU_ONLY)]}))
-            signature = validator.compute_signature(settings.gateway_url + path, params)
+            signed = signed_webhook(settings, path, params)
             started = time.perf_counter()
-            client.post(path, content=urlencode(params), headers={
-                "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}).raise_for_status()
+            client.post(path, **signed).raise_for_status()
             samples.append((time.perf_counter() - started) * 1000)
     return samples
 
@@ -201,20 +207,14 @@ def _nlu_while_answering(settings: Settings, answers: list[list[str]], sessions:
 def _phone_first_content(settings: Settings, texts: list[str]) -> dict:
     """Per caller turn: how long Twilio waits for our first webhook response, and for the first
     <Say> that carries content (not the filler), following redirects as Twilio does."""
-    from urllib.parse import urlencode
     from xml.etree import ElementTree
-
-    from twilio.request_validator import RequestValidator
 
     from channels.twilio_voice import FILLER, STILL_WORKING
 
-    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
     webhook, content, silent = [], [], []
     with httpx.Client(base_url=settings.gateway_url, timeout=60) as client:
         def post(path: str, params: dict) -> ElementTree.Element:
-            signature = validator.compute_signature(settings.gateway_url + path, params)
-            response = client.post(path, content=urlencode(params), headers={
-                "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"})
+            response = client.post(path, **signed_webhook(settings, path, params))
             response.raise_for_status()
             return ElementTree.fromstring(response.text)
 

@@ -17,16 +17,14 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import httpx
 import psutil
 import websockets
-from twilio.request_validator import RequestValidator
 
 from hotline.apologies import ALL as APOLOGIES
-from hotline.bench import summarise
+from hotline.bench import signed_webhook, summarise
 from hotline.pseudonyms import sms_conversation_id
 from hotline.settings import Settings
 
@@ -68,7 +66,6 @@ class SoakCustomers:
     def __init__(self, settings: Settings, record: SoakRecord) -> None:
         self.settings, self.record = settings, record
         self.url = settings.gateway_url
-        self.validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
 
     async def web(self, kind: str) -> None:
         async with httpx.AsyncClient(base_url=self.url, timeout=120) as client:
@@ -89,9 +86,7 @@ class SoakCustomers:
             await self.checked(await client.post(f"/api/chat/sessions/{session}/end"), "end")
 
     async def twilio(self, client: httpx.AsyncClient, path: str, params: dict) -> httpx.Response:
-        signature = self.validator.compute_signature(self.url + path, params)
-        return await self.checked(await client.post(path, content=urlencode(params), headers={
-            "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}), path)
+        return await self.checked(await client.post(path, **signed_webhook(self.settings, path, params)), path)
 
     async def checked(self, response: httpx.Response, what: str) -> httpx.Response:
         if response.status_code >= 500:

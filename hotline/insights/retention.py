@@ -15,9 +15,10 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, delete, or_, select, update
+from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, delete, or_, select, update
 
 from hotline import clock
 from hotline.db import make_engine, session_scope
@@ -60,11 +61,17 @@ def redacted_events(events: list[dict], redact: Callable[[str], str]) -> list[di
     return result
 
 
+@lru_cache
+def _engine(url: str) -> Engine:
+    """One engine (and connection pool) per tracker store, not one per sweep."""
+    return make_engine(url)
+
+
 class TrackerEvents:
     """A conversation's rows in Rasa's tracker store, for redaction and erasure."""
 
     def __init__(self, tracker_store_url: str) -> None:
-        self.engine = make_engine(tracker_store_url)
+        self.engine = _engine(tracker_store_url)
 
     def redact(self, conversation_id: str, until: datetime, redact: Callable[[str], str]) -> int:
         """Redact the events up to `until` (an SMS thread's id carries on into later conversations)."""

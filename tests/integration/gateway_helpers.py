@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 from twilio.request_validator import RequestValidator
 
 from hotline.db.models import Customer
-from hotline.db.seed import DEMO_IDENTITIES
+from hotline.db.seed import DEMO_AGENT, DEMO_IDENTITIES
 from hotline.stack import channel_endpoint
 
 PUBLIC = "https://hotline.example"
@@ -96,3 +96,9 @@ def answered(client, sid: str, root: ET.Element, heard: list[str] | None = None)
         time.sleep(0.05)
         root = twiml(signed_post(client, root.find("Redirect").text, {"CallSid": sid}))
     raise AssertionError("no answer after the fillers")
+
+
+def sign_in_agent(client) -> None:
+    """The README's demo agent signs in to the console on this client."""
+    assert client.post("/console/login", data={"username": DEMO_AGENT[0], "password": DEMO_AGENT[2]},
+                       follow_redirects=False).status_code == 303

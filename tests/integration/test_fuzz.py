@@ -18,19 +18,13 @@ from twilio.request_validator import RequestValidator
 
 from channels.app import create_app
 from hotline.agents import unlock
-from hotline.db.seed import DEMO_AGENT
-from tests.integration.gateway_helpers import PUBLIC, TWILIO_TOKEN, gateway_settings
+from tests.integration.gateway_helpers import PUBLIC, TWILIO_TOKEN, gateway_settings, sign_in_agent
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
 FUZZ = settings(max_examples=10, deadline=None, database=None, derandomize=True,  # the same cases in every CI run
                 suppress_health_check=list(HealthCheck))
 BASE = "http://testserver"
 TRACEBACK_SIGNS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.", "Exception:")
-
-
-def sign_in_agent(client: TestClient) -> None:
-    assert client.post("/console/login", data={"username": DEMO_AGENT[0], "password": DEMO_AGENT[2]},
-                       follow_redirects=False).status_code == 303
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,10 @@ from sqlalchemy import JSON, MetaData, String, Text, create_engine, func, select
 from channels.app import create_app
 from hotline.db import session_scope
 from hotline.db.models import Conversation, Customer, Transcript
-from hotline.db.seed import DEMO_AGENT, hash_pin
+from hotline.db.seed import hash_pin
 from hotline.insights.retention import EVENTS, erase_customer
 from hotline.stack import start_worker
-from tests.integration.gateway_helpers import gateway_settings, generated_customers
+from tests.integration.gateway_helpers import gateway_settings, generated_customers, sign_in_agent
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]
 PIN = "0946"
@@ -88,8 +88,7 @@ def test_a_finished_chat_leaves_no_personal_data_and_can_be_erased(live, custome
         with start_worker(settings, live["token"]):
             wait_for(lambda: _redacted(settings.database_url, chat), what="the raw text's redaction")
 
-        assert client.post("/console/login", data={"username": DEMO_AGENT[0], "password": DEMO_AGENT[2]},
-                           follow_redirects=False).status_code == 303
+        sign_in_agent(client)
         analytics = client.get("/api/analytics?days=2").text + client.get("/api/analytics/conversations.csv?days=2").text
 
     tracker = httpx.get(tracker_url)  # Rasa still reads the conversation
